@@ -1,0 +1,84 @@
+"""Input checks shared by every public entry point.
+
+One rule, applied at the boundary: accept anything numpy can turn into a real float64 array
+(lists, integer arrays, read-only arrays), reject everything else with a message that says
+what was expected in the lecture's symbols and what arrived. Nothing here modifies its input.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool = True):
+    """Return `a` as a float64 ndarray, or raise a clear TypeError/ValueError.
+
+    Parameters
+    ----------
+    a : array_like
+        The user's input. It is never modified; the result may share memory with it only
+        when it already is a float64 array, and callers never write to the result.
+    name : str
+        How the message names the input, e.g. ``"z^(0)"`` or ``"layer 2 (Linear) input"``.
+    ndim : tuple of int
+        Allowed numbers of dimensions.
+    finite : bool
+        Reject NaN and infinity.
+    """
+    if isinstance(a, str | bytes):
+        raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
+    try:
+        arr = np.asarray(a)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(
+            f"{name} must be a rectangular real-valued array; numpy could not build one "
+            f"({err}). Check that every row has the same length."
+        ) from None
+    if arr.dtype == object:
+        raise TypeError(
+            f"{name} must be a rectangular real-valued array, got an object array "
+            "(ragged rows or mixed types?)."
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
+    if arr.ndim not in ndim:
+        allowed = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
+    arr = arr.astype(np.float64, copy=False)
+    if finite and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
+            "NaN and infinity cannot be differentiated through."
+        )
+    return arr
+
+
+def positive_float(value, name: str) -> float:
+    """Return `value` as a finite float > 0, or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}.")
+    return value
+
+
+def positive_int(value, name: str) -> int:
+    """Return `value` as an int >= 1, or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    return int(value)
+
+
+def fmt_shape(*dims: int | None) -> str:
+    """Write a space like R^{h×k} (``R^3`` for a vector), as the lecture does."""
+    if len(dims) == 1:
+        return f"R^{dims[0]}"
+    return "R^{" + "×".join(str(d) for d in dims) + "}"

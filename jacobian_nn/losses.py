@@ -1,0 +1,177 @@
+"""Losses L(ŷ, y) and their derivatives ∇_ŷ L(ŷ, y), one after the other.
+
+``loss(yhat, y)`` is a float and ``loss.grad(yhat, y)`` an array shaped like ŷ. For a batch,
+rows are examples; the batch helpers ``_values`` (n,) and ``_grads`` (n, h) are what the
+network uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ._validate import as_real_array
+
+
+class Loss:
+    """L(ŷ, y) for ŷ, y ∈ R^h."""
+
+    formula = "L(ŷ, y)"
+    formula_latex = r"L(\hat y, y)"
+
+    def __call__(self, yhat, y) -> float:
+        """L(ŷ, y) for one example: ŷ and y of shape (h,)."""
+        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,))[None, :]
+        Y = self._check(Yhat, y, single=True)
+        return float(self._values(Yhat, Y)[0])
+
+    def grad(self, yhat, y) -> np.ndarray:
+        """∇_ŷ L(ŷ, y), shape (h,)."""
+        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,))[None, :]
+        Y = self._check(Yhat, y, single=True)
+        return self._grads(Yhat, Y)[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _check(self, Yhat: np.ndarray, y, single: bool = False) -> np.ndarray:
+        """Validate targets against predictions Ŷ (n, h); return Y as (n, h) float64."""
+        n, h = Yhat.shape
+        Y = as_real_array(y, f"{self!r}: target y", ndim=(0, 1) if single else (1, 2))
+        if single:
+            Y = Y.reshape(1, -1)
+        elif Y.ndim == 1 and h == 1:
+            Y = Y[:, None]
+        if Y.shape != (n, h):
+            expected = f"y ∈ R^{h}" if single else f"Y of shape ({n}, {h})"
+            hint = " Class labels must be one-hot rows: see jacobian_nn.datasets.one_hot." \
+                if h > 1 and Y.shape[-1] != h else ""
+            raise ValueError(
+                f"{self!r}: the network outputs ŷ ∈ R^{h}, so it needs {expected}; "
+                f"got shape {Y.shape if not single else np.shape(y)}.{hint}"
+            )
+        self._check_values(Yhat, Y)
+        return Y
+
+    def _check_values(self, Yhat: np.ndarray, Y: np.ndarray) -> None:
+        """Loss-specific domain checks (probabilities, non-negative targets)."""
+
+    def _values(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _grads(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SquaredError(Loss):
+    """L = ‖ŷ − y‖² (lecture 000); ∇_ŷ L = 2(ŷ − y).
+
+    Examples
+    --------
+    >>> SquaredError().grad(np.array([1.0, 2.0]), np.array([0.5, 2.0]))
+    array([1., 0.])
+    """
+
+    formula = "‖ŷ − y‖²"
+    formula_latex = r"\lVert \hat y - y \rVert^2"
+
+    def _values(self, Yhat, Y):
+        return ((Yhat - Y) ** 2).sum(axis=1)
+
+    def _grads(self, Yhat, Y):
+        return 2.0 * (Yhat - Y)
+
+
+class HalfSquaredError(Loss):
+    """L = ½‖ŷ − y‖² (lecture 002's Euclidean loss); ∇_ŷ L = ŷ − y."""
+
+    formula = "½‖ŷ − y‖²"
+    formula_latex = r"\tfrac12 \lVert \hat y - y \rVert^2"
+
+    def _values(self, Yhat, Y):
+        return 0.5 * ((Yhat - Y) ** 2).sum(axis=1)
+
+    def _grads(self, Yhat, Y):
+        return Yhat - Y
+
+
+def _require_nonnegative_targets(loss: Loss, Y: np.ndarray) -> None:
+    if np.any(Y < 0):
+        raise ValueError(
+            f"{loss!r}: targets y must be probabilities or one-hot rows (y_k ≥ 0); "
+            f"got y_k = {Y[Y < 0][0]}."
+        )
+
+
+class CrossEntropy(Loss):
+    """L = −Σ_k y_k log ŷ_k for probabilities ŷ; ∇_ŷ L = −y / ŷ (entries with y_k = 0 are 0).
+
+    Where ŷ_k = 0 but y_k > 0 the loss is +inf: feed scores to ``SoftmaxCrossEntropy``
+    instead of probabilities when outputs can saturate.
+    """
+
+    formula = "−Σ_k y_k log ŷ_k"
+    formula_latex = r"-\sum_k y_k \log \hat y_k"
+
+    def _check_values(self, Yhat, Y):
+        _require_nonnegative_targets(self, Y)
+        if np.any(Yhat < 0) or np.any(Yhat > 1):
+            raise ValueError(
+                f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
+                "Softmax, or use SoftmaxCrossEntropy on raw scores)."
+            )
+
+    def _values(self, Yhat, Y):
+        return -special.xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
+
+    def _grads(self, Yhat, Y):
+        with np.errstate(divide="ignore"):
+            return -np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Cross-entropy of softmax(ŷ) for scores ŷ: L = (Σ_k y_k) logΣexp(ŷ) − yᵀŷ.
+
+    ∇_ŷ L = (Σ_k y_k) softmax(ŷ) − y, which is softmax(ŷ) − y for a one-hot y. Computed with
+    log-sum-exp, so scores of ±1000 give finite numbers.
+    """
+
+    formula = "−Σ_k y_k log softmax(ŷ)_k"
+    formula_latex = r"-\sum_k y_k \log \operatorname{softmax}(\hat y)_k"
+
+    def _check_values(self, Yhat, Y):
+        _require_nonnegative_targets(self, Y)
+
+    def _values(self, Yhat, Y):
+        return Y.sum(axis=1) * special.logsumexp(Yhat, axis=1) - (Y * Yhat).sum(axis=1)
+
+    def _grads(self, Yhat, Y):
+        return Y.sum(axis=1, keepdims=True) * special.softmax(Yhat, axis=1) - Y
+
+
+class BinaryCrossEntropy(Loss):
+    """L = −Σ_k [y_k log ŷ_k + (1 − y_k) log(1 − ŷ_k)] for ŷ, y ∈ [0, 1]^h.
+
+    ∇_ŷ L = −y/ŷ + (1 − y)/(1 − ŷ); a term whose coefficient (y or 1 − y) is 0 contributes 0,
+    so a confident correct prediction (ŷ = y = 1) has loss 0 and gradient 0.
+    """
+
+    formula = "−y log ŷ − (1 − y) log(1 − ŷ)"
+    formula_latex = r"-y \log \hat y - (1 - y) \log(1 - \hat y)"
+
+    def _check_values(self, Yhat, Y):
+        if np.any(Y < 0) or np.any(Y > 1):
+            raise ValueError(f"{self!r}: targets y must lie in [0, 1].")
+        if np.any(Yhat < 0) or np.any(Yhat > 1):
+            raise ValueError(
+                f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
+            )
+
+    def _values(self, Yhat, Y):
+        return (-special.xlogy(Y, Yhat) - special.xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
+
+    def _grads(self, Yhat, Y):
+        with np.errstate(divide="ignore"):
+            pos = np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
+            neg = np.divide(1.0 - Y, 1.0 - Yhat, out=np.zeros_like(Y), where=Y != 1)
+        return neg - pos

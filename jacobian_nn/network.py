@@ -1,0 +1,435 @@
+"""The composer f_W = f_{W_m} ∘ … ∘ f_{W_1} and lecture 000's backpropagation.
+
+Forward pass (j = 0 … m):   z^(0) = x,  z^(j) = f_{W_j}(z^(j-1)).
+Backward pass (j = m … 1):  D^(m) = I,  D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j)),
+                            D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)).
+Output:                     ∇_{W_j} L(f_W(x), y)ᵀ = ∇_ŷ L(z^(m), y)ᵀ D_{W_j} f_W(x).
+
+``Network.backprop`` runs exactly these lines for one example and keeps every matrix in a
+``Trace``. ``Network.gradients`` averages ∇_{W_j} L over a batch in one of three modes that
+give the same numbers (see ``docs/conventions.md``):
+
+* ``"lecture"``  – ``backprop`` per example, every Jacobian materialised;
+* ``"jacobian"`` – all examples at once, D^(j) stacked as (n, h_m, h_j), each layer's
+  Jacobian applied through its structure, ∇_ŷLᵀ applied last by associativity;
+* ``"reverse"``  – ∇_ŷLᵀ applied first, so every D^(j) shrinks to the row ∇_ŷLᵀ D^(j)
+  (vector–Jacobian products, what autodiff frameworks do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validate import as_real_array, fmt_shape
+from .layers import Layer
+from .losses import Loss
+
+MODES = ("lecture", "jacobian", "reverse")
+
+
+class Network(Layer):
+    """f_W = f_{W_m} ∘ … ∘ f_{W_1}; ``layers[j-1]`` is f_{W_j} (list order = order applied).
+
+    A Network is itself a layer: ``net(x)``, ``net.D_z(x)`` = D_x f_W(x) ∈ R^{h_m×k} and
+    ``net.D_W(x)`` = [D_{W_1} f_W(x) … D_{W_m} f_W(x)] ∈ R^{h_m×d}, so networks nest.
+    Its ``params`` is the concatenation of the layers' ``params.ravel()`` (a fresh vector;
+    assign to it to change the layers).
+
+    Examples
+    --------
+    >>> from jacobian_nn import Linear, Tanh
+    >>> net = Network([Linear([[1.0, -3.0], [0.2, 1.0]]), Tanh(), Linear([[1.0, -1.0]])])
+    >>> net(np.array([1.0, 0.1])).round(4)
+    array([0.3131])
+    >>> net.D_z(np.array([1.0, 0.1])).round(4)   # D^(0) = D_x f_W(x) ∈ R^{1×2}
+    array([[ 0.4517, -2.8194]])
+    """
+
+    formula = "f_{W_m} ∘ … ∘ f_{W_1}"
+    formula_latex = r"f_{W_m} \circ \cdots \circ f_{W_1}"
+
+    def __init__(self, layers: Sequence[Layer]):
+        if isinstance(layers, Layer) or not isinstance(layers, Sequence) or not layers:
+            raise TypeError("Network takes a non-empty list of layers [f_1, …, f_m].")
+        for j, layer in enumerate(layers, 1):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layer {j} must be a jacobian_nn layer (Linear, Tanh, …), got "
+                    f"{type(layer).__name__}."
+                )
+        self.layers: tuple[Layer, ...] = tuple(layers)
+        self._sizes = self._infer_sizes()
+
+    def _infer_sizes(self) -> list[int | None]:
+        """Sizes of z^(0) … z^(m) where known; reports layers that cannot compose."""
+        sizes = [self.layers[0].in_size]
+        for j, layer in enumerate(self.layers, 1):
+            k, need = sizes[-1], layer.in_size
+            if k is not None and need is not None and k != need:
+                raise ValueError(
+                    f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
+                    f"but layer {j - 1} ({self.layers[j - 2].describe()}) outputs "
+                    f"z^({j - 1}) ∈ {fmt_shape(k)}. Make the sizes agree."
+                )
+            sizes.append(layer.out_size(k if k is not None else need))
+        return sizes
+
+    # -- the Layer interface --
+    @property
+    def m(self) -> int:
+        """The number of layers m."""
+        return len(self.layers)
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.concatenate([layer.params.ravel() for layer in self.layers])
+
+    @params.setter
+    def params(self, value) -> None:
+        w = as_real_array(value, "new params of the Network", ndim=(1,))
+        if w.shape != (self.n_params,):
+            raise ValueError(f"the Network has d = {self.n_params} params; got shape {w.shape}.")
+        for layer, chunk in zip(self.layers, self._split(w), strict=True):
+            layer.params = chunk
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    def _split(self, w: np.ndarray) -> list[np.ndarray]:
+        """Cut the vector w ∈ R^d into the layers' params arrays."""
+        cuts = np.cumsum([layer.n_params for layer in self.layers])[:-1]
+        chunks = np.split(w, cuts)
+        return [c.reshape(L.params.shape) for L, c in zip(self.layers, chunks, strict=True)]
+
+    @property
+    def in_size(self) -> int | None:
+        return self._sizes[0]
+
+    def out_size(self, k):
+        return self._sizes[-1] if self._sizes[-1] is not None else k
+
+    def describe(self) -> str:
+        return f"Network of m = {self.m} layers"
+
+    def __repr__(self) -> str:
+        rows = [f"  f_{j}: {layer!r}" for j, layer in enumerate(self.layers, 1)]
+        return "Network([\n" + ",\n".join(rows) + "\n])"
+
+    def _where(self) -> str:
+        return f"layer 1 ({self.layers[0].describe()}) expects z^(0) = x"
+
+    def _f(self, P, Z):
+        for layer, Pj in zip(self.layers, self._split(P), strict=True):
+            Z = layer._f(Pj, Z)
+        return Z
+
+    def forward(self, z) -> np.ndarray:
+        return self._forward_all(self._check_input(z, self._where()))[-1]
+
+    # -- forward pass --
+    def _forward_all(self, X: np.ndarray) -> list[np.ndarray]:
+        """[z^(0), …, z^(m)] for x (k,) or rows of X (n, k); checks each layer's input size."""
+        zs = [X]
+        for j, layer in enumerate(self.layers, 1):
+            need = layer.in_size
+            if need is not None and zs[-1].shape[-1] != need:
+                raise ValueError(
+                    f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
+                    f"got shape {zs[-1].shape}. Check the input size and the layers before it."
+                )
+            zs.append(layer._f(layer.params, zs[-1]))
+        return zs
+
+    # -- lecture 000's algorithm, one example, every matrix kept --
+    def _chain(self, x: np.ndarray) -> dict:
+        zs = self._forward_all(x)
+        m = self.m
+        local_D_z = [None] + [L._D_z(zs[j - 1]) for j, L in enumerate(self.layers, 1)]
+        local_D_W = [None] + [L._D_W(zs[j - 1]) for j, L in enumerate(self.layers, 1)]
+        D = [None] * (m + 1)
+        D[m] = np.eye(zs[m].shape[0])  # D^(m) = I (the lecture's "1")
+        for j in range(m - 1, -1, -1):
+            D[j] = D[j + 1] @ local_D_z[j + 1]  # D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j))
+        D_W = [None] + [D[j] @ local_D_W[j] for j in range(1, m + 1)]
+        return {"z": zs, "local_D_z": local_D_z, "local_D_W": local_D_W, "D": D, "D_W": D_W}
+
+    def _D_z(self, x):
+        return self._chain(x)["D"][0]
+
+    def _D_W(self, x):
+        return np.hstack(self._chain(x)["D_W"][1:])
+
+    def backprop(self, x, y, loss: Loss) -> Trace:
+        """Run lecture 000's backpropagation on one example (x, y) and keep every step.
+
+        Parameters
+        ----------
+        x : array_like, shape (k,)
+            The input z^(0).
+        y : array_like, shape (h_m,)
+            The target.
+        loss : Loss
+            L(ŷ, y) with its derivative ∇_ŷ L.
+
+        Returns
+        -------
+        Trace
+            z^(j), D^(j), the local Jacobians, D_{W_j} f_W(x), ∇_{W_j} L and L.
+        """
+        _require_loss(loss)
+        x = self._check_input(x, self._where(), ndim=(1,)).copy()
+        c = self._chain(x)
+        yhat = c["z"][-1]
+        y = loss._check(yhat[None, :], y, single=True)[0]
+        grad_yhat = loss._grads(yhat[None, :], y[None, :])[0]
+        grads = [None] + [
+            (grad_yhat @ c["D_W"][j]).reshape(L.params.shape)  # ∇_{W_j}Lᵀ = ∇_ŷLᵀ D_{W_j} f_W(x)
+            for j, L in enumerate(self.layers, 1)
+        ]
+        value = float(loss._values(yhat[None, :], y[None, :])[0])
+        return Trace(self, c, y, loss, grad_yhat, grads, value)
+
+    # -- batches --
+    def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+        _require_loss(loss)
+        X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
+        if X.shape[0] == 0:
+            raise ValueError("X holds no examples (n = 0).")
+        Y = as_real_array(Y, "Y", ndim=(1, 2))
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X has n = {X.shape[0]} examples (rows) but Y has {Y.shape[0]}; "
+                "they must pair up row by row."
+            )
+        return X, Y
+
+    def gradients(self, X, Y, loss: Loss, mode: str = "jacobian"):
+        """The mean loss and its gradient for every layer over a batch.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, k)
+            Inputs x_i as rows.
+        Y : array_like, shape (n, h_m)
+            Targets y_i as rows (shape (n,) is accepted when h_m = 1).
+        loss : Loss
+        mode : {"jacobian", "lecture", "reverse"}
+            How to compute; all three agree to rounding (see the module docstring).
+
+        Returns
+        -------
+        value : float
+            (1/n) Σ_i L(f_W(x_i), y_i).
+        grads : list of ndarray
+            ``grads[j-1]`` = (1/n) Σ_i ∇_{W_j} L(f_W(x_i), y_i), shaped like layer j's params.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+        X, Y = self._check_batch(X, Y, loss)
+        return self._gradients(X, Y, loss, mode)
+
+    def _gradients(self, X: np.ndarray, Y: np.ndarray, loss: Loss, mode: str):
+        """``gradients`` on already-checked arrays (the trainer checks once per fit)."""
+        n = X.shape[0]
+        if mode == "lecture":
+            traces = [self.backprop(x, y, loss) for x, y in zip(X, self._rows(Y), strict=True)]
+            value = sum(tr.loss for tr in traces) / n
+            grads = [sum(tr.grad(j) for tr in traces) / n for j in range(1, self.m + 1)]
+            return value, grads
+        zs = self._forward_all(X)
+        Y = loss._check(zs[-1], Y)
+        G = loss._grads(zs[-1], Y)  # rows ∇_ŷ L(z_i^(m), y_i)ᵀ
+        value = float(loss._values(zs[-1], Y).mean())
+        grads = [None] * self.m
+        if mode == "reverse":
+            for j in range(self.m, 0, -1):  # G holds the row ∇_ŷLᵀ D^(j) of every example
+                L = self.layers[j - 1]
+                grads[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]) / n
+                if j > 1:
+                    G = L.left_mul_D_z(G, zs[j - 1], zs[j])
+            return value, grads
+        h_m = zs[-1].shape[1]
+        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example
+        for j in range(self.m, 0, -1):
+            L = self.layers[j - 1]
+            g = np.einsum("nr,nrh->nh", G, D)  # ∇_ŷLᵀ D^(j), applied after D^(j) is built
+            grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
+            if j > 1:
+                D = L.left_mul_D_z(D, zs[j - 1], zs[j])  # D^(j-1) = D^(j) D_z f_{W_j}(z^(j-1))
+        return value, grads
+
+    def jacobians(self, X) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per-example Jacobians of the whole network for a batch, by the batched chain.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, k)
+
+        Returns
+        -------
+        D_W : list of ndarray
+            ``D_W[j-1]`` has shape (n, h_m, d_j): entry [i] is D_{W_j} f_W(x_i).
+        D_x : ndarray, shape (n, h_m, k)
+            Entry [i] is D_x f_W(x_i) = D^(0) for example i.
+        """
+        X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
+        zs = self._forward_all(X)
+        n, h_m = zs[-1].shape
+        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))
+        D_W = [None] * self.m
+        for j in range(self.m, 0, -1):
+            L = self.layers[j - 1]
+            D_W[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
+            D = L.left_mul_D_z(D, zs[j - 1], zs[j])
+        return D_W, np.array(D)
+
+    @staticmethod
+    def _rows(Y: np.ndarray) -> np.ndarray:
+        return Y[:, None] if Y.ndim == 1 else Y
+
+    # -- nesting: a Network used as a layer inside another Network --
+    def left_mul_D_z(self, D, Z, F):
+        zs = self._forward_all(Z)
+        for j in range(self.m, 0, -1):
+            D = self.layers[j - 1].left_mul_D_z(D, zs[j - 1], zs[j])
+        return D
+
+    def left_mul_D_W(self, D, Z, F):
+        zs = self._forward_all(Z)
+        blocks = [None] * self.m
+        for j in range(self.m, 0, -1):
+            L = self.layers[j - 1]
+            blocks[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
+            D = L.left_mul_D_z(D, zs[j - 1], zs[j])
+        return np.concatenate(blocks, axis=-1)
+
+    def grad_W_sum(self, G, Z, F):
+        zs = self._forward_all(Z)
+        parts = [None] * self.m
+        for j in range(self.m, 0, -1):
+            L = self.layers[j - 1]
+            parts[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]).ravel()
+            G = L.left_mul_D_z(G, zs[j - 1], zs[j])
+        return np.concatenate(parts)
+
+
+def _require_loss(loss) -> None:
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
+        )
+
+
+class Trace:
+    """Every quantity of one backpropagation, under its lecture name.
+
+    Indices follow lecture 000: ``z(j)`` and ``D(j)`` for j = 0 … m; ``D_W(j)``, ``grad(j)``,
+    ``local_D_z(j)`` and ``local_D_W(j)`` for j = 1 … m. Returned arrays are read-only.
+    """
+
+    def __init__(self, network, chain, y, loss, grad_yhat, grads, value):
+        self.network = network
+        self.m = network.m
+        self.y = _frozen(y)
+        self.loss_fn = loss
+        self.grad_yhat = _frozen(grad_yhat)  #: ∇_ŷ L(z^(m), y), shape (h_m,)
+        self.loss = value  #: L(f_W(x), y)
+        self._z = [_frozen(a) for a in chain["z"]]
+        self._local_D_z = [None] + [_frozen(a) for a in chain["local_D_z"][1:]]
+        self._local_D_W = [None] + [_frozen(a) for a in chain["local_D_W"][1:]]
+        self._D = [_frozen(a) for a in chain["D"]]
+        self._D_W = [None] + [_frozen(a) for a in chain["D_W"][1:]]
+        self._grad = [None] + [_frozen(a) for a in grads[1:]]
+
+    def _j(self, j: int, lo: int) -> int:
+        if isinstance(j, bool) or not isinstance(j, int | np.integer) or not lo <= j <= self.m:
+            raise IndexError(f"j must be an integer in {lo}..{self.m} (m = {self.m}), got {j!r}.")
+        return int(j)
+
+    def z(self, j: int) -> np.ndarray:
+        """z^(j), shape (h_j,); z(0) = x and z(m) = ŷ."""
+        return self._z[self._j(j, 0)]
+
+    def D(self, j: int) -> np.ndarray:
+        """D^(j) = D_z f_{W_m}(z^(m-1)) ⋯ D_z f_{W_{j+1}}(z^(j)), shape (h_m, h_j)."""
+        return self._D[self._j(j, 0)]
+
+    def local_D_z(self, j: int) -> np.ndarray:
+        """D_z f_{W_j}(z^(j-1)), shape (h_j, h_{j-1})."""
+        return self._local_D_z[self._j(j, 1)]
+
+    def local_D_W(self, j: int) -> np.ndarray:
+        """D_{W_j} f_{W_j}(z^(j-1)), shape (h_j, d_j)."""
+        return self._local_D_W[self._j(j, 1)]
+
+    def D_W(self, j: int) -> np.ndarray:
+        """D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)), shape (h_m, d_j)."""
+        return self._D_W[self._j(j, 1)]
+
+    def grad(self, j: int) -> np.ndarray:
+        """∇_{W_j} L(f_W(x), y), shaped like layer j's params."""
+        return self._grad[self._j(j, 1)]
+
+    @property
+    def yhat(self) -> np.ndarray:
+        """ŷ = z^(m)."""
+        return self._z[-1]
+
+    def to_text(self, decimals: int = 4) -> str:
+        """The whole trace as plain text, each quantity with its lecture name and shape."""
+        from .display import trace_to_text
+
+        return trace_to_text(self, decimals)
+
+    def show(self, decimals: int = 4) -> None:
+        """Print ``to_text(decimals)``."""
+        print(self.to_text(decimals))
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"<Trace of backprop through m = {self.m} layers, L = {self.loss:.6g}>"
+
+    def _repr_latex_(self) -> str:
+        from .display import trace_to_latex
+
+        return trace_to_latex(self, 4)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
+def mlp(sizes: Sequence[int], activation: type[Layer] | None = None, *, seed: int = 0) -> Network:
+    """Affine → activation → … → Affine for layer widths ``sizes`` = [k, h_1, …, h_out].
+
+    Weights are drawn N(0, 1/k_in) from ``numpy.random.default_rng(seed)`` (so the same seed
+    gives the same network), biases start at 0; the last Affine has no activation after it.
+
+    Examples
+    --------
+    >>> mlp([2, 2, 1])
+    Network([
+      f_1: Affine(W ∈ R^{2×2}, b ∈ R^2),
+      f_2: Tanh(),
+      f_3: Affine(W ∈ R^{1×2}, b ∈ R^1)
+    ])
+    """
+    from .layers import Affine, Tanh
+
+    activation = Tanh if activation is None else activation
+    if len(sizes) < 2 or any(isinstance(s, bool) or int(s) != s or s < 1 for s in sizes):
+        raise ValueError(f"mlp: sizes must be ≥ 2 positive whole numbers, got {sizes!r}.")
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = []
+    for j, (k, h) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(Affine(rng.normal(0.0, 1.0 / np.sqrt(k), (int(h), int(k))), np.zeros(int(h))))
+        if j < len(sizes) - 2:
+            layers.append(activation())
+    return Network(layers)
