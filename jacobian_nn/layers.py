@@ -228,6 +228,9 @@ class Bias(Layer):
     def in_size(self) -> int:
         return self._params.shape[0]
 
+    def out_size(self, k):
+        return self._params.shape[0]
+
     def describe(self) -> str:
         return f"Bias, b ∈ {fmt_shape(self._params.shape[0])}"
 

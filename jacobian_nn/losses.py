@@ -153,7 +153,7 @@ class BinaryCrossEntropy(Loss):
     """L = −Σ_k [y_k log ŷ_k + (1 − y_k) log(1 − ŷ_k)] for ŷ, y ∈ [0, 1]^h.
 
     ∇_ŷ L = −y/ŷ + (1 − y)/(1 − ŷ); a term whose coefficient (y or 1 − y) is 0 contributes 0,
-    so a confident correct prediction (ŷ = y = 1) has loss 0 and gradient 0.
+    so a confident correct prediction (ŷ = y = 1) has loss 0 and gradient −1, not 0/0.
     """
 
     formula = "−y log ŷ − (1 − y) log(1 − ŷ)"

@@ -113,6 +113,11 @@ class GradientDescent:
         if not isinstance(net, Network):
             raise TypeError(f"fit trains a jacobian_nn.Network, got {type(net).__name__}.")
         X, Y = net._check_batch(X, Y, loss)  # validate once, not every iteration
+        # Overflow on the way to divergence is expected; it is detected and reported below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit(net, X, Y, loss)
+
+    def _fit(self, net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss) -> History:
         hist = History()
         last_good = [L.params for L in net.layers]  # params are replaced, never written into
         try:

@@ -1,0 +1,75 @@
+"""The numerical checker: right on known matrices, and it fails on wrong Jacobians."""
+
+import numpy as np
+from numpy.testing import assert_allclose
+from scipy import differentiate
+
+import jacobian_nn as jnn
+
+
+def test_numerical_jacobian_of_a_known_matrix():
+    W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert_allclose(jnn.numerical_jacobian(lambda z: W @ z, np.array([0.3, -0.2, 0.5])), W,
+                    atol=1e-10)
+
+
+def test_regression_scipy_trailing_axes_with_a_naive_lambda():
+    # scipy calls f on arrays of shape (k, *batch); `W @ z` then multiplies the wrong axes.
+    # For a square W raw scipy silently returns Wᵀ while reporting success everywhere —
+    # the pitfall numerical_jacobian exists to avoid.
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    z = np.array([0.3, -0.2])
+    raw = differentiate.jacobian(lambda v: W @ v, z)
+    assert np.all(raw.success) and not np.allclose(raw.df, W)
+    assert_allclose(jnn.numerical_jacobian(lambda v: W @ v, z), W, atol=1e-10)
+    assert jnn.check_jacobians(jnn.Linear(W), z).passed
+
+
+class OneEntryOff(jnn.Linear):
+    def _D_z(self, z):
+        J = super()._D_z(z)
+        J[1, 0] += 1e-3
+        return J
+
+
+class TransposedDz(jnn.Linear):
+    def _D_z(self, z):
+        return super()._D_z(z).T
+
+
+class FortranOrderDW(jnn.Linear):
+    def _D_W(self, z):
+        h, k = self.params.shape
+        T = super()._D_W(z).reshape(h, h, k)
+        return T.transpose(0, 2, 1).reshape(h, h * k)  # columns in column-major order of W
+
+
+def test_checker_passes_correct_layers_and_fails_wrong_ones():
+    rng = np.random.default_rng(0)
+    W, z = rng.normal(size=(3, 3)), rng.normal(size=3)
+    assert jnn.check_jacobians(jnn.Linear(W), z).passed
+    off = jnn.check_jacobians(OneEntryOff(W), z)
+    assert not off.passed and not off["D_z"].passed and off["D_W"].passed
+    assert off["D_z"].wrong == [(1, 0)]
+    assert "[1, 0]" in str(off) and "FAILED" in str(off)
+    transposed = jnn.check_jacobians(TransposedDz(W), z)
+    assert not transposed["D_z"].passed
+    vec_order = jnn.check_jacobians(FortranOrderDW(W), z)
+    assert vec_order["D_z"].passed and not vec_order["D_W"].passed
+    assert vec_order.max_abs_error > 0.01
+
+
+def test_checker_reports_wrong_shapes():
+    class Square(jnn.Linear):
+        def _D_z(self, z):
+            return np.zeros((3, 3))
+
+    report = jnn.check_jacobians(Square(np.ones((2, 3))), np.ones(3))
+    assert not report.passed and "shape (3, 3), expected (2, 3)" in str(report)
+
+
+def test_checker_does_not_modify_the_layer():
+    layer = jnn.Affine(np.ones((2, 2)), np.zeros(2))
+    before = layer.params.copy()
+    jnn.check_jacobians(layer, np.array([0.5, -0.5]))
+    assert np.array_equal(layer.params, before)

@@ -1,0 +1,93 @@
+"""Losses: closed-form values, gradients against numerical differentiation, saturation."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from oracle import num_grad
+
+import jacobian_nn as jnn
+
+
+def test_values_by_hand():
+    yhat, y = np.array([1.0, 2.0]), np.array([0.5, 2.0])
+    assert jnn.SquaredError()(yhat, y) == pytest.approx(0.25)
+    assert jnn.HalfSquaredError()(yhat, y) == pytest.approx(0.125)
+    p, t = np.array([0.2, 0.5, 0.3]), np.array([0.0, 1.0, 0.0])
+    assert jnn.CrossEntropy()(p, t) == pytest.approx(np.log(2.0))
+    assert jnn.BinaryCrossEntropy()(np.array([0.8]), np.array([1.0])) == pytest.approx(
+        -np.log(0.8))
+    assert jnn.BinaryCrossEntropy()(np.array([0.8]), np.array([0.0])) == pytest.approx(
+        -np.log(0.2))
+
+
+def test_softmax_cross_entropy_reproduces_lecture_001():
+    # Lecture 001: scores (3.2, 5.1, −1.7) → exp (24.5, 164.0, 0.18) → probabilities
+    # (0.13, 0.87, 0.00); the loss of the first class is −log 0.13.
+    scores = np.array([3.2, 5.1, -1.7])
+    e = np.exp(scores)
+    assert_allclose(e, [24.5, 164.0, 0.18], atol=0.05)
+    p = e / e.sum()
+    assert_allclose(p, [0.13, 0.87, 0.00], atol=0.005)
+    loss = jnn.SoftmaxCrossEntropy()
+    assert loss(scores, [1.0, 0.0, 0.0]) == pytest.approx(-np.log(p[0]), rel=1e-13)
+    assert loss(scores, [1.0, 0.0, 0.0]) == pytest.approx(2.04, abs=0.005)
+    assert_allclose(loss.grad(scores, [1.0, 0.0, 0.0]), p - [1.0, 0.0, 0.0], rtol=1e-12)
+
+
+CASES = [
+    (jnn.SquaredError(), lambda r: r.normal(size=4), lambda r: r.normal(size=4)),
+    (jnn.HalfSquaredError(), lambda r: r.normal(size=4), lambda r: r.normal(size=4)),
+    (jnn.CrossEntropy(), lambda r: r.uniform(0.1, 0.9, 4), lambda r: r.dirichlet(np.ones(4))),
+    (jnn.SoftmaxCrossEntropy(), lambda r: 3 * r.normal(size=4), lambda r: np.eye(4)[1]),
+    (jnn.SoftmaxCrossEntropy(), lambda r: 3 * r.normal(size=4), lambda r: r.dirichlet(np.ones(4))),
+    (jnn.BinaryCrossEntropy(), lambda r: r.uniform(0.1, 0.9, 3), lambda r: r.uniform(0, 1, 3)),
+]
+
+
+@pytest.mark.parametrize("loss,make_yhat,make_y", CASES)
+def test_gradients_match_numerical_differentiation(loss, make_yhat, make_y):
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        yhat, y = make_yhat(rng), make_y(rng)
+        g = loss.grad(yhat, y)
+        assert g.shape == yhat.shape
+        assert_allclose(g, num_grad(lambda v, y=y: loss(v, y), yhat), rtol=1e-7, atol=1e-9)
+
+
+def test_softmax_cross_entropy_is_stable_for_saturated_scores():
+    loss = jnn.SoftmaxCrossEntropy()
+    scores = np.array([1000.0, -1000.0, 0.0])
+    assert loss(scores, [1.0, 0.0, 0.0]) == pytest.approx(0.0, abs=1e-300)
+    assert loss(scores, [0.0, 1.0, 0.0]) == pytest.approx(2000.0)
+    assert_allclose(loss.grad(scores, [0.0, 1.0, 0.0]), [1.0, -1.0, 0.0], atol=1e-300)
+    shifted = np.array([1.0, -2.0, 0.5])  # shift invariance checked numerically at + 1000
+    assert_allclose(loss.grad(shifted + 1000, [0, 1.0, 0]), loss.grad(shifted, [0, 1.0, 0]),
+                    rtol=1e-12)
+    assert_allclose(loss.grad(shifted + 1000, [0, 1.0, 0]),
+                    num_grad(lambda v: loss(v, [0, 1.0, 0]), shifted + 1000), atol=1e-8)
+
+
+def test_binary_cross_entropy_at_saturation():
+    loss = jnn.BinaryCrossEntropy()
+    # Confident and right: loss 0 and the finite gradient −1/ŷ = −1 (y = 1), 1/(1 − ŷ) = 1
+    # (y = 0) — the other term has coefficient 0 and must not produce 0/0.
+    assert loss(np.array([1.0, 0.0]), np.array([1.0, 0.0])) == 0.0
+    assert_allclose(loss.grad(np.array([1.0, 0.0]), np.array([1.0, 0.0])), [-1.0, 1.0])
+    # Nearly saturated: finite and equal to the closed form −y/ŷ + (1 − y)/(1 − ŷ).
+    yhat, y = np.array([1 - 1e-12, 1e-12]), np.array([0.3, 0.6])
+    assert_allclose(loss.grad(yhat, y), -y / yhat + (1 - y) / (1 - yhat), rtol=1e-6)
+
+
+def test_cross_entropy_ignores_zero_targets_even_at_zero_probability():
+    loss = jnn.CrossEntropy()
+    assert loss(np.array([0.0, 1.0]), np.array([0.0, 1.0])) == 0.0
+    assert_allclose(loss.grad(np.array([0.0, 0.5]), np.array([0.0, 1.0])), [0.0, -2.0])
+
+
+def test_batch_helpers_are_row_by_row():
+    rng = np.random.default_rng(1)
+    Yhat, Y = rng.normal(size=(5, 3)), rng.dirichlet(np.ones(3), 5)
+    for loss in [jnn.SquaredError(), jnn.SoftmaxCrossEntropy()]:
+        assert_allclose(loss._values(Yhat, Y), [loss(a, b) for a, b in zip(Yhat, Y, strict=True)])
+        assert_allclose(loss._grads(Yhat, Y),
+                        np.stack([loss.grad(a, b) for a, b in zip(Yhat, Y, strict=True)]))

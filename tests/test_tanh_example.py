@@ -1,0 +1,107 @@
+"""Lecture 002's tanh example, number by number, against arithmetic done by hand."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import jacobian_nn as jnn
+from jacobian_nn.cli import main
+
+# The slide's arithmetic, written out with math.tanh (no jacobian_nn involved).
+X0, Y = (1.0, 0.1), 0.5
+X1 = (1 * X0[0] - 3 * X0[1], 0.2 * X0[0] + 1 * X0[1])  # W0 x0
+X2 = (math.tanh(X1[0]), math.tanh(X1[1]))
+X3 = X2[0] - X2[1]  # W1 x2 with W1 = (1, −1)
+LOSS = 0.5 * (X3 - Y) ** 2
+DX3 = X3 - Y
+DX2 = (DX3 * 1, DX3 * -1)
+DX1 = (DX2[0] * (1 - X2[0] ** 2), DX2[1] * (1 - X2[1] ** 2))
+DW0_SLIDE = [[X0[0] * DX1[0], X0[0] * DX1[1]], [X0[1] * DX1[0], X0[1] * DX1[1]]]  # x0 ∂L/∂x1
+DW1_SLIDE = [[X2[0] * DX3], [X2[1] * DX3]]  # x2 ∂L/∂x3
+W0_NEW = np.array([[1, -3], [0.2, 1]]) - 0.2 * np.array(DW0_SLIDE).T  # W + η(∂L/∂W)ᵀ, η = −0.2
+W1_NEW = np.array([[1, -1]]) - 0.2 * np.array(DW1_SLIDE).T
+
+
+@pytest.fixture
+def ex():
+    return jnn.examples.tanh_worked_example()
+
+
+def test_every_value_equals_the_hand_computation(ex):
+    tr = ex.trace()
+    assert_allclose(tr.z(1), X1, rtol=1e-15)
+    assert_allclose(tr.z(2), X2, rtol=1e-15)
+    assert_allclose(tr.z(3), [X3], rtol=1e-14)
+    assert tr.loss == pytest.approx(LOSS, rel=1e-14)
+    g = tr.grad_yhat
+    assert_allclose(g @ tr.D(3), [DX3], rtol=1e-14)
+    assert_allclose(g @ tr.D(2), DX2, rtol=1e-14)
+    assert_allclose(g @ tr.D(1), DX1, rtol=1e-14)
+    # Our ∇_W L is shaped like W; the slide's ∂L/∂W is its transpose.
+    assert_allclose(tr.grad(1), np.array(DW0_SLIDE).T, rtol=1e-14)
+    assert_allclose(tr.grad(3), np.array(DW1_SLIDE).T, rtol=1e-14)
+    W0, _, W1 = ex.updated_weights()
+    assert_allclose(W0, W0_NEW, rtol=1e-14)
+    assert_allclose(W1, W1_NEW, rtol=1e-14)
+
+
+def at_printed_precision(value, printed: str) -> bool:
+    decimals = len(printed.split(".")[1])
+    return abs(value - float(printed)) <= 0.5 * 10 ** -decimals * (1 + 1e-9)
+
+
+SLIDE = [  # (what the slide prints, the hand-computed value)
+    ("0.7", X1[0]), ("0.3", X1[1]), ("0.604", X2[0]), ("0.291", X2[1]), ("0.313", X3),
+    ("0.017", LOSS), ("-0.1869", DX3), ("-0.1869", DX2[0]), ("0.1869", DX2[1]),
+    ("0.171", DX1[1]), ("0.171", DW0_SLIDE[0][1]), ("0.0171", DW0_SLIDE[1][1]),
+    ("-0.113", DW1_SLIDE[0][0]), ("-0.054", DW1_SLIDE[1][0]),
+    ("1.02", W0_NEW[0, 0]), ("-3.0", W0_NEW[0, 1]), ("0.17", W0_NEW[1, 0]), ("1.0", W0_NEW[1, 1]),
+    ("1.02", W1_NEW[0, 0]), ("-0.989", W1_NEW[0, 1]),
+]
+ERRATA = [  # printed values that do not follow from the slide's inputs, with the correct one
+    ("-0.1186", DX1[0], "-0.1187"), ("-0.1186", DW0_SLIDE[0][0], "-0.1187"),
+    ("-0.01186", DW0_SLIDE[1][0], "-0.01187"),
+]
+
+
+@pytest.mark.parametrize("printed,value", SLIDE)
+def test_slide_values_hold_at_the_printed_precision(printed, value):
+    assert at_printed_precision(value, printed)
+
+
+@pytest.mark.parametrize("printed,value,correct", ERRATA)
+def test_errata_are_real(printed, value, correct):
+    assert not at_printed_precision(value, printed)
+    assert at_printed_precision(value, correct)
+
+
+def test_the_example_finds_exactly_these_errata(ex):
+    flagged = [line for line in ex.errata() if line.startswith(("∂L/∂x1", "∂L/∂W0["))]
+    assert len(flagged) == len(ERRATA)
+    for (printed, _, correct), line in zip(ERRATA, flagged, strict=True):
+        assert f"printed {printed}, correct {correct}" in line
+    assert any("(−0.1186)" in note for note in ex.notes)
+    assert any("transpose" in note for note in ex.notes)
+    mismatches = sum(int((~sv.matches).sum()) for sv in ex.slide_values())
+    assert mismatches == len(ERRATA)
+
+
+def test_demo_prints_every_step_with_slide_values(capsys):
+    assert main(["tanh"]) == 0
+    out = capsys.readouterr().out
+    for needle in ["z^(1) ∈ R^2 = [0.7000  0.3000]", "∇_ŷ L(z^(m), y) ∈ R^1 = [-0.1869]",
+                   "D^(1) ∈ R^{1×2}", "D_z f_{W_2}(z^(1)) ∈ R^{2×2}", "∇_{W_1} L ∈ R^{2×2}",
+                   "W_1 after the step", "∂L/∂W0 (slide) = (∇_{W_1} L)ᵀ", "✗ erratum",
+                   "printed -0.1186, correct -0.1187", "slide prints"]:
+        assert needle in out, needle
+
+
+def test_and_gate_outputs_follow_the_truth_table(capsys):
+    net, X, Y = jnn.examples.and_gate()
+    expected = 1 / (1 + np.exp(-(-30 + 20 * X[:, 0] + 20 * X[:, 1])))
+    assert_allclose(net(X)[:, 0], expected, rtol=1e-12)
+    assert np.array_equal(net(X) > 0.5, Y > 0.5)
+    assert main(["and"]) == 0
+    assert "σ(−30 + 20 x₁ + 20 x₂)" in capsys.readouterr().out
