@@ -19,6 +19,8 @@ See docs/conventions.md for how lectures 001–004's conventions map onto these.
 
 from . import datasets, examples
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
+from .composition import Concat, Residual
+from .conv import Conv1D, MaxPool1D
 from .display import matrix_to_latex, matrix_to_text
 from .layers import (
     Affine,
@@ -52,4 +54,6 @@ __all__ = [
     "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "matrix_to_latex",
     "matrix_to_text", "mlp", "numerical_jacobian",
 ]
+# Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
+__all__ += ["Concat", "Conv1D", "MaxPool1D", "Residual"]
 __version__ = "0.1.0"
