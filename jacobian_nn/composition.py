@@ -42,9 +42,9 @@ class Concat(Layer):
     >>> f(np.array([0.0, 1.0])).round(4)
     array([2.    , 0.    , 0.7616])
     >>> f.D_z(np.array([0.0, 1.0])).round(4)
-    array([[1.    , 2.    ],
-           [1.    , 0.    ],
-           [0.    , 0.42  ]])
+    array([[1.  , 2.  ],
+           [1.  , 0.  ],
+           [0.  , 0.42]])
     """
 
     def __init__(self, f_a: Layer, f_b: Layer):
