@@ -45,6 +45,7 @@ from .losses import (
     SquaredError,
 )
 from .network import Network, Trace, mlp
+from .regularization import L1, L2, ElasticNet, Penalty
 from .trainer import GradientDescent, History
 
 __all__ = [
@@ -55,5 +56,5 @@ __all__ = [
     "matrix_to_text", "mlp", "numerical_jacobian",
 ]
 # Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
-__all__ += ["Concat", "Conv1D", "MaxPool1D", "Residual"]
+__all__ += ["Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual"]
 __version__ = "0.1.0"
