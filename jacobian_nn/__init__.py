@@ -17,7 +17,7 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples
+from . import datasets, examples, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
@@ -56,5 +56,8 @@ __all__ = [
     "matrix_to_text", "mlp", "numerical_jacobian",
 ]
 # Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
-__all__ += ["Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual"]
+__all__ += [
+    "Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual",
+    "visualize",
+]
 __version__ = "0.1.0"
