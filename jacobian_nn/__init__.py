@@ -21,6 +21,7 @@ from . import datasets, examples, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
+from .custom import custom_layer
 from .display import matrix_to_latex, matrix_to_text
 from .layers import (
     Affine,
@@ -58,6 +59,6 @@ __all__ = [
 # Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
 __all__ += [
     "Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual",
-    "visualize",
+    "custom_layer", "visualize",
 ]
 __version__ = "0.1.0"
