@@ -121,6 +121,8 @@ class Concat(Layer):
     # -- batched products: D = [D_a | D_b] splits along the output axis --
     def _halves(self, D, Z, F):
         h_a = self.f_a.out_size(Z.shape[-1])
+        if h_a is None:  # a layer that does not state its output size: run it on one row
+            h_a = self.f_a._f(self.f_a.params, Z[:1]).shape[-1]
         return D[..., :h_a], D[..., h_a:], F[:, :h_a], F[:, h_a:]
 
     def left_mul_D_z(self, D, Z, F):

@@ -19,6 +19,8 @@ def affine(h, k):
     lambda: jnn.Concat(jnn.Sigmoid(), affine(4, 3)),
     lambda: jnn.Concat(jnn.Network([affine(2, 3), jnn.Tanh()]), jnn.Softmax()),
     lambda: jnn.Concat(affine(1, 3), jnn.Concat(jnn.Linear(rng.normal(size=(2, 3))), jnn.Tanh())),
+    lambda: jnn.Concat(jnn.custom_layer(lambda z, W: z[:2] ** 2, lambda z, W: np.diag(2 * z)[:2]),
+                       jnn.Tanh()),  # f_a does not state its output size
     lambda: jnn.Residual(affine(3, 3)),
     lambda: jnn.Residual(jnn.Network([affine(3, 3), jnn.Tanh(), affine(3, 3)])),
     lambda: jnn.Residual(jnn.Concat(jnn.Linear(rng.normal(size=(1, 3))), affine(2, 3))),
@@ -69,7 +71,9 @@ def test_network_with_concat_and_residual_gradients_match_numerical(mode):
         affine(4, 3),
         jnn.Residual(jnn.Network([affine(4, 4), jnn.Tanh()])),
         jnn.Concat(jnn.Sigmoid(), affine(2, 4)),
-        affine(2, 6),
+        jnn.Concat(jnn.custom_layer(lambda z, W: z[:3] ** 2, lambda z, W: np.diag(2 * z)[:3]),
+                   jnn.Identity()),
+        affine(2, 9),
     ])
     X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
     loss = jnn.HalfSquaredError()
