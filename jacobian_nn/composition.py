@@ -17,6 +17,11 @@ from ._validate import as_real_array, fmt_shape
 from .layers import Layer
 
 
+def _inline(f: Layer) -> str:
+    """repr on one line (a nested Network's repr spans several), for traces and messages."""
+    return " ".join(line.strip() for line in repr(f).splitlines())
+
+
 def _require_layer(f, who: str) -> Layer:
     if not isinstance(f, Layer):
         raise TypeError(f"{who} must be a jacobian_nn layer (Linear, Tanh, Network, …), "
@@ -102,7 +107,7 @@ class Concat(Layer):
         return f"Concat of {self.f_a.describe()} and {self.f_b.describe()}"
 
     def __repr__(self) -> str:
-        return f"Concat({self.f_a!r}, {self.f_b!r})"
+        return f"Concat({_inline(self.f_a)}, {_inline(self.f_b)})"
 
     # -- forward, D_z, D_W side by side --
     def forward(self, z) -> np.ndarray:
@@ -196,7 +201,7 @@ class Residual(Layer):
         return f"Residual around {self.g.describe()}"
 
     def __repr__(self) -> str:
-        return f"Residual({self.g!r})"
+        return f"Residual({_inline(self.g)})"
 
     def forward(self, z) -> np.ndarray:
         return self._f(self.params, self._check_input(z, self._where()))

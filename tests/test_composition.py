@@ -115,3 +115,9 @@ def test_user_arrays_untouched():
     f = jnn.Residual(jnn.Network([affine(3, 3), jnn.Tanh()]))
     f(z), f.D_z(z), f.D_W(z)
     np.testing.assert_array_equal(z, z0)
+
+
+def test_repr_is_one_line_even_around_a_network():
+    f = jnn.Residual(jnn.Network([jnn.Linear(np.eye(2)), jnn.Tanh()]))
+    assert repr(f) == "Residual(Network([ f_1: Linear(W ∈ R^{2×2}), f_2: Tanh() ]))"
+    assert repr(jnn.Concat(f, jnn.Tanh())).count("\n") == 0
