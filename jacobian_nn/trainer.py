@@ -122,6 +122,9 @@ class GradientDescent:
             raise TypeError(f"GradientDescent: penalty must be None or a jacobian_nn penalty "
                             f"(L2, L1, ElasticNet), got {penalty!r}.")
         self.penalty = penalty
+        if penalized_layers is not None and not isinstance(penalized_layers, list | tuple | range):
+            raise TypeError(f"GradientDescent: penalized_layers must be None or a list of lecture "
+                            f"indices j, e.g. [1, 3]; got {penalized_layers!r}.")
         self.penalized_layers = None if penalized_layers is None else tuple(penalized_layers)
         self.batch_size = (None if batch_size is None
                            else positive_int(batch_size, "GradientDescent: batch_size (B)"))

@@ -96,6 +96,8 @@ def test_penalty_option_errors():
     with pytest.raises(ValueError, match=r"j = 1 … 2"):
         jnn.GradientDescent(0.1, penalty=L2(1.0), penalized_layers=[0]).fit(
             net, X, Y, jnn.SquaredError())
+    with pytest.raises(TypeError, match=r"list of lecture indices j, e.g. \[1, 3\]; got 1"):
+        jnn.GradientDescent(0.1, penalty=L2(1.0), penalized_layers=1)
     with pytest.raises(TypeError, match="penalty must be None or a jacobian_nn penalty"):
         jnn.GradientDescent(0.1, penalty=0.1)
     with pytest.raises(ValueError, match="lam"):
