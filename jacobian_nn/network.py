@@ -73,7 +73,10 @@ class Network(Layer):
                     f"but layer {j - 1} ({self.layers[j - 2].describe()}) outputs "
                     f"z^({j - 1}) ∈ {fmt_shape(k)}. Make the sizes agree."
                 )
-            sizes.append(layer.out_size(k if k is not None else need))
+            try:
+                sizes.append(layer.out_size(k if k is not None else need))
+            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size)
+                raise ValueError(f"layer {j}: {err}") from None
         return sizes
 
     # -- the Layer interface --
@@ -140,7 +143,10 @@ class Network(Layer):
                     f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
                     f"got shape {zs[-1].shape}. Check the input size and the layers before it."
                 )
-            zs.append(layer._f(layer.params, zs[-1]))
+            try:
+                zs.append(layer._f(layer.params, zs[-1]))
+            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
+                raise ValueError(f"layer {j}: {err}") from None
         return zs
 
     # -- lecture 000's algorithm, one example, every matrix kept --

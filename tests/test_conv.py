@@ -107,3 +107,11 @@ def test_conv_pool_network_gradients(mode):
     _, grads = net.gradients(X, Y, loss, mode=mode)
     np.testing.assert_allclose(flat(grads), numerical_mean_loss_gradient(net, X, Y, loss),
                                rtol=1e-6, atol=1e-9)
+
+
+def test_size_errors_inside_a_network_name_the_layer_index():
+    net = jnn.Network([jnn.Linear(np.ones((3, 2))), jnn.Conv1D(np.ones(3))])
+    with pytest.raises(ValueError, match=r"^layer 2: Conv1D, w ∈ R\^3, zeros padding needs"):
+        net(np.ones(2))
+    with pytest.raises(ValueError, match=r"^layer 2: MaxPool1D, size 4, stride 4 needs .* N ≥ 4"):
+        jnn.Network([jnn.Linear(np.ones((3, 2))), jnn.MaxPool1D(4)])
