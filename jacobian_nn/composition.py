@@ -40,6 +40,13 @@ class Concat(Layer):
     block-diagonal because f_a does not depend on W_b nor f_b on W_a. ``params`` is the vector
     [W_a.ravel(), W_b.ravel()] ∈ R^{d_a + d_b} (a fresh array; assign to it to change both).
 
+    Parameters
+    ----------
+    f_a : Layer
+        R^k → R^{h_a}; a Network works too.
+    f_b : Layer
+        R^k → R^{h_b}, reading the same z ∈ R^k.
+
     Examples
     --------
     >>> from jacobian_nn import Linear, Tanh
@@ -152,6 +159,11 @@ class Residual(Layer):
         D_W f(z) = D_W g(z)          shape (k, d): the skip path has no parameters.
 
     ``params`` is g's params (the same shape; assigning to it sets g's).
+
+    Parameters
+    ----------
+    g : Layer
+        R^k → R^k (output shaped like its input); a Network works too.
 
     Examples
     --------

@@ -23,7 +23,13 @@ def _nonnegative(value, name: str) -> float:
 
 
 class Penalty:
-    """λ R(W): ``penalty(W)`` = λ R(W) and ``penalty.grad(W)`` = λ ∇_W R(W), shaped like W."""
+    """λ R(W): ``penalty(W)`` = λ R(W) and ``penalty.grad(W)`` = λ ∇_W R(W), shaped like W.
+
+    Parameters
+    ----------
+    lam : float
+        λ ≥ 0, the weight of R(W) in the objective.
+    """
 
     formula = "R(W)"
 
@@ -80,7 +86,15 @@ class L1(Penalty):
 
 
 class ElasticNet(Penalty):
-    """R(W) = Σ_kl β W_kl² + |W_kl| (lecture 001's L1 + L2), ∇_W R = 2β W + sign(W)."""
+    """R(W) = Σ_kl β W_kl² + |W_kl| (lecture 001's L1 + L2), ∇_W R = 2β W + sign(W).
+
+    Parameters
+    ----------
+    lam : float
+        λ ≥ 0.
+    beta : float
+        β ≥ 0, the weight of the squared term relative to the absolute one.
+    """
 
     formula = "Σ β W² + |W|"
 

@@ -12,6 +12,7 @@ averages over B examples of a seeded shuffle instead of all n.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,7 +110,8 @@ class GradientDescent:
 
     def __init__(self, lr: float, max_iters: int = 1000, tol: float | None = None,
                  mode: str = "jacobian", *, penalty: Penalty | None = None,
-                 penalized_layers=None, batch_size: int | None = None, seed: int | None = None):
+                 penalized_layers: Sequence[int] | None = None, batch_size: int | None = None,
+                 seed: int | None = None):
         self.lr = positive_float(lr, "GradientDescent: lr (the learning rate α)")
         self.max_iters = positive_int(max_iters, "GradientDescent: max_iters")
         self.tol = None if tol is None else float(tol)
