@@ -17,8 +17,11 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples
+from . import datasets, examples, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
+from .composition import Concat, Residual
+from .conv import Conv1D, MaxPool1D
+from .custom import custom_layer
 from .display import matrix_to_latex, matrix_to_text
 from .layers import (
     Affine,
@@ -43,6 +46,7 @@ from .losses import (
     SquaredError,
 )
 from .network import Network, Trace, mlp
+from .regularization import L1, L2, ElasticNet, Penalty
 from .trainer import GradientDescent, History
 
 __all__ = [
@@ -51,5 +55,10 @@ __all__ = [
     "Loss", "Network", "ReLU", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SquaredError",
     "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "matrix_to_latex",
     "matrix_to_text", "mlp", "numerical_jacobian",
+]
+# Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
+__all__ += [
+    "Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual",
+    "custom_layer", "visualize",
 ]
 __version__ = "0.1.0"

@@ -68,8 +68,7 @@ class JacobianCheck:
         if self.analytic.shape != self.numeric.shape:
             self.wrong = []
             return
-        bad = np.abs(self.analytic - self.numeric) > self.atol + self.rtol * np.abs(self.numeric)
-        self.wrong = [tuple(map(int, ij)) for ij in np.argwhere(bad)]
+        self.wrong = [tuple(map(int, ij)) for ij in np.argwhere(self._bad(self.analytic))]
 
     @property
     def shape_ok(self) -> bool:
@@ -95,6 +94,57 @@ class JacobianCheck:
         err = np.abs(self.analytic - self.numeric) / scale
         return float(np.max(err, initial=0.0))
 
+    def _bad(self, A: np.ndarray) -> np.ndarray:
+        """Entries of A outside |A − numerical| ≤ atol + rtol·|numerical|."""
+        return np.abs(A - self.numeric) > self.atol + self.rtol * np.abs(self.numeric)
+
+    def _close(self, A: np.ndarray) -> bool:
+        return not np.any(self._bad(A))
+
+    @property
+    def diagnosis(self) -> list[str]:
+        """Hints at the usual slips in a hand derivation, read off the pattern of wrong entries."""
+        A, N = self.analytic, self.numeric
+        is_W = self.param_shape is not None
+        layout = ("entry [i, p] = ∂f_i/∂w_p with w = params.ravel() in C order" if is_W
+                  else "entry [i, a] = ∂f_i/∂z_a")
+        if not self.shape_ok:
+            if A.shape == N.shape[::-1]:
+                return [f"yours looks transposed: {self.name} has shape {N.shape}, rows = outputs "
+                        f"f_i ({layout})."]
+            if is_W and A.shape == (N.shape[0], *self.param_shape):
+                return [f"this is the tensor view (h, *params.shape); {self.name} wants it "
+                        f"flattened to {N.shape} ({layout})."]
+            return []
+        if self.passed or A.size == 0:
+            return []
+        hints = []
+        if A.shape[0] == A.shape[1] and self._close(A.T):
+            hints.append(f"yours is the transpose of the right matrix: rows are outputs f_i "
+                         f"({layout}).")
+        if is_W and len(self.param_shape) > 1:
+            f_order = np.arange(A.shape[1]).reshape(self.param_shape).ravel(order="F")
+            if self._close(A[:, np.argsort(f_order)]):
+                hints.append("your columns follow W.ravel(order='F'); they must follow "
+                             "W.ravel() (C order: column a·k + b is W[a, b]).")
+        if self._close(-A):
+            hints.append("yours has the opposite sign everywhere.")
+        big = np.abs(N) > 100 * self.atol
+        if big.any() and not self._close(-A):
+            c = float(np.median(A[big] / N[big]))
+            if c != 0 and self._close(A / c):
+                hints.append(f"yours = {c:.6g} × the right Jacobian: a constant factor is off.")
+        if not is_W and A.shape[0] == A.shape[1] and not np.any(A - np.diag(np.diag(A))) \
+                and not self._close(np.diag(np.diag(N))):
+            hints.append("yours is diagonal, but f mixes its inputs: the off-diagonal "
+                         "∂f_i/∂z_a (i ≠ a) are not zero.")
+        rows = sorted({i for i, _ in self.wrong})
+        cols = sorted({p for _, p in self.wrong})
+        col_name = "parameters w_p" if is_W else "inputs z_a"
+        hints.append(f"wrong entries lie in rows {_short(rows)} (outputs f_i) and columns "
+                     f"{_short(cols)} ({col_name}).")
+        return hints
+
     def _entry(self, i: int, p: int) -> str:
         if self.param_shape is not None and len(self.param_shape) > 1:
             idx = ", ".join(str(a) for a in np.unravel_index(p, self.param_shape))
@@ -106,12 +156,20 @@ class JacobianCheck:
 
     def __str__(self) -> str:
         if not self.shape_ok:
-            return (f"  {self.name}: FAILED — yours has shape {self.analytic.shape}, "
-                    f"expected {self.numeric.shape}")
+            return "\n".join([f"  {self.name}: FAILED — yours has shape {self.analytic.shape}, "
+                              f"expected {self.numeric.shape}"]
+                             + [f"    hint: {h}" for h in self.diagnosis])
         status = "ok" if self.passed else f"FAILED ({len(self.wrong)} wrong entries)"
         head = (f"  {self.name} {self.analytic.shape}: max abs error {self.max_abs_error:.2e}, "
                 f"max rel error {self.max_rel_error:.2e}  {status}")
-        return "\n".join([head] + [self._entry(i, p) for i, p in self.wrong[:10]])
+        lines = [head] + [self._entry(i, p) for i, p in self.wrong[:10]]
+        if len(self.wrong) > 10:
+            lines.append(f"    … and {len(self.wrong) - 10} more wrong entries (see .wrong)")
+        return "\n".join(lines + [f"    hint: {h}" for h in self.diagnosis])
+
+
+def _short(idx: list[int]) -> str:
+    return ", ".join(map(str, idx[:8])) + (", …" if len(idx) > 8 else "")
 
 
 @dataclass

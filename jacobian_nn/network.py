@@ -73,7 +73,10 @@ class Network(Layer):
                     f"but layer {j - 1} ({self.layers[j - 2].describe()}) outputs "
                     f"z^({j - 1}) ∈ {fmt_shape(k)}. Make the sizes agree."
                 )
-            sizes.append(layer.out_size(k if k is not None else need))
+            try:
+                sizes.append(layer.out_size(k if k is not None else need))
+            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size)
+                raise ValueError(f"layer {j}: {err}") from None
         return sizes
 
     # -- the Layer interface --
@@ -140,7 +143,10 @@ class Network(Layer):
                     f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
                     f"got shape {zs[-1].shape}. Check the input size and the layers before it."
                 )
-            zs.append(layer._f(layer.params, zs[-1]))
+            try:
+                zs.append(layer._f(layer.params, zs[-1]))
+            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
+                raise ValueError(f"layer {j}: {err}") from None
         return zs
 
     # -- lecture 000's algorithm, one example, every matrix kept --
@@ -285,6 +291,35 @@ class Network(Layer):
             D_W[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
             D = L.left_mul_D_z(D, zs[j - 1], zs[j])
         return D_W, np.array(D)
+
+    def per_example_gradients(self, X, Y, loss: Loss) -> list[np.ndarray]:
+        """∇_{W_j} L(f_W(x_i), y_i) for every example i and layer j, before averaging.
+
+        The batched reverse chain: the rows g_i = ∇_ŷLᵀ D^(j) of all examples go through
+        ``left_mul_D_W`` (one row per example) instead of being summed by ``grad_W_sum``.
+        Their mean over i is ``gradients(X, Y, loss)[1]``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, k)
+        Y : array_like, shape (n, h_m)
+        loss : Loss
+
+        Returns
+        -------
+        list of ndarray
+            Entry j-1 has shape (n, *params.shape) of layer j: entry [i] is
+            ∇_{W_j} L(f_W(x_i), y_i), shaped like W_j.
+        """
+        X, Y = self._check_batch(X, Y, loss)
+        zs = self._forward_all(X)
+        G = loss._grads(zs[-1], loss._check(zs[-1], Y))  # rows ∇_ŷ L(z_i^(m), y_i)ᵀ
+        n, out = X.shape[0], [None] * self.m
+        for j in range(self.m, 0, -1):  # G holds the row ∇_ŷLᵀ D^(j) of every example
+            L = self.layers[j - 1]
+            out[j - 1] = L.left_mul_D_W(G, zs[j - 1], zs[j]).reshape(n, *L.params.shape)
+            G = L.left_mul_D_z(G, zs[j - 1], zs[j])
+        return out
 
     @staticmethod
     def _rows(Y: np.ndarray) -> np.ndarray:

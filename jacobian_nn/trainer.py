@@ -3,11 +3,16 @@
     W_{t+1,j} = W_{t,j} − (α/n) Σ_i ∇_{W_j} L(f_{W_t}(x_i), y_i)    for every layer j at once.
 
 Every layer's step uses gradients computed at the same W_t; only then are all layers updated.
+
+Two options from lecture 001 (docs/beyond.md): a ``penalty`` λ R(W_j) on chosen layers, whose
+gradient λ ∇R(W_j) is added to the data gradient, and minibatches (``batch_size``): each update
+averages over B examples of a seeded shuffle instead of all n.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +20,7 @@ import numpy as np
 from ._validate import positive_float, positive_int
 from .losses import Loss
 from .network import MODES, Network
+from .regularization import Penalty
 
 
 @dataclass
@@ -24,8 +30,14 @@ class History:
     Attributes
     ----------
     losses : list of float
-        ``losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i), the loss after t updates; ``losses[0]``
-        is the starting loss and the last entry the loss of the returned weights.
+        ``losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i) + λ Σ_j R(W_{t,j}), the objective after
+        t updates (the total: data loss plus penalty; without a penalty just the data loss),
+        always over all n examples, also when updates use minibatches; ``losses[0]`` is the
+        starting value and the last entry that of the returned weights.
+    data_losses : list of float
+        ``data_losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i), the data term alone.
+    penalties : list of float
+        ``penalties[t]`` = λ Σ_j R(W_{t,j}) over the penalised layers (0.0 without a penalty).
     n_iters : int
         Updates applied.
     stop_reason : str
@@ -35,6 +47,8 @@ class History:
     """
 
     losses: list[float] = field(default_factory=list)
+    data_losses: list[float] = field(default_factory=list)
+    penalties: list[float] = field(default_factory=list)
     n_iters: int = 0
     stop_reason: str = ""
 
@@ -58,7 +72,7 @@ class History:
 
 
 class GradientDescent:
-    """Full-batch gradient descent with learning rate α = ``lr``.
+    """Gradient descent with learning rate α = ``lr`` (full batch unless ``batch_size``).
 
     Parameters
     ----------
@@ -70,6 +84,19 @@ class GradientDescent:
         Stop when |loss_t − loss_{t+1}| < tol; None never stops early.
     mode : {"jacobian", "lecture", "reverse"}
         How ``Network.gradients`` computes the gradient; all give the same numbers.
+    penalty : Penalty or None
+        ``L2(λ)``, ``L1(λ)`` or ``ElasticNet(λ, β)``: each update then follows
+        ∇_W L(W) = (1/N) Σ_i ∇_W L_i + λ ∇_W R(W) (lecture 001), N the examples of the update.
+    penalized_layers : sequence of int or None
+        Lecture indices j (1 … m) of the layers the penalty applies to; None means every
+        layer with parameters.
+    batch_size : int or None
+        None (the default): full batch, every update uses all n examples. B: minibatch SGD —
+        each epoch shuffles the n examples with ``numpy.random.default_rng(seed)`` and cuts the
+        order into ⌈n/B⌉ batches of B (the last holds the n mod B rest, if any); one iteration
+        (counted by ``max_iters`` and ``History.n_iters``) is one update on one batch.
+    seed : int or None
+        Seed of the shuffling generator; a fixed seed gives the same batches every run.
 
     Examples
     --------
@@ -82,7 +109,9 @@ class GradientDescent:
     """
 
     def __init__(self, lr: float, max_iters: int = 1000, tol: float | None = None,
-                 mode: str = "jacobian"):
+                 mode: str = "jacobian", *, penalty: Penalty | None = None,
+                 penalized_layers: Sequence[int] | None = None, batch_size: int | None = None,
+                 seed: int | None = None):
         self.lr = positive_float(lr, "GradientDescent: lr (the learning rate α)")
         self.max_iters = positive_int(max_iters, "GradientDescent: max_iters")
         self.tol = None if tol is None else float(tol)
@@ -91,17 +120,82 @@ class GradientDescent:
         if mode not in MODES:
             raise ValueError(f"GradientDescent: mode must be one of {MODES}, got {mode!r}.")
         self.mode = mode
+        if penalty is not None and not isinstance(penalty, Penalty):
+            raise TypeError(f"GradientDescent: penalty must be None or a jacobian_nn penalty "
+                            f"(L2, L1, ElasticNet), got {penalty!r}.")
+        self.penalty = penalty
+        if penalized_layers is not None and not isinstance(penalized_layers, list | tuple | range):
+            raise TypeError(f"GradientDescent: penalized_layers must be None or a list of lecture "
+                            f"indices j, e.g. [1, 3]; got {penalized_layers!r}.")
+        self.penalized_layers = None if penalized_layers is None else tuple(penalized_layers)
+        self.batch_size = (None if batch_size is None
+                           else positive_int(batch_size, "GradientDescent: batch_size (B)"))
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+            raise TypeError(f"GradientDescent: seed must be None or a whole number, got {seed!r}.")
+        self.seed = seed
 
     def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in [
+            ("penalty", self.penalty), ("penalized_layers", self.penalized_layers),
+            ("batch_size", self.batch_size), ("seed", self.seed)] if v is not None)
         return (f"GradientDescent(lr={self.lr:g}, max_iters={self.max_iters}, tol={self.tol}, "
-                f"mode={self.mode!r})")
+                f"mode={self.mode!r}{extra})")
+
+    def _penalized(self, net: Network) -> list[int]:
+        """0-based indices of the layers the penalty applies to."""
+        if self.penalty is None:
+            return []
+        if self.penalized_layers is None:
+            return [i for i, L in enumerate(net.layers) if L.n_params > 0]
+        for j in self.penalized_layers:
+            if isinstance(j, bool) or not isinstance(j, int | np.integer) or not 1 <= j <= net.m:
+                raise ValueError(f"GradientDescent: penalized_layers holds lecture indices "
+                                 f"j = 1 … {net.m} (m = {net.m}), got {j!r}.")
+            if net.layers[j - 1].n_params == 0:
+                raise ValueError(f"GradientDescent: penalized_layers names layer {j} "
+                                 f"({net.layers[j - 1].describe()}), which has no parameters.")
+        return sorted({int(j) - 1 for j in self.penalized_layers})
+
+    def _regularize(self, net: Network, grads: list, penalized: list[int]) -> tuple[float, list]:
+        """λ Σ_j R(W_j) at the current W, and the gradients with λ ∇R(W_j) added."""
+        if not penalized:
+            return 0.0, grads
+        value = sum(self.penalty(net.layers[i].params) for i in penalized)
+        grads = [g + self.penalty.grad(net.layers[i].params) if i in penalized else g
+                 for i, g in enumerate(grads)]
+        return value, grads
+
+    def _batches(self, n: int):
+        """Index arrays of the minibatches, epoch after epoch (None for full batch)."""
+        if self.batch_size is None:
+            return None
+        rng = np.random.default_rng(self.seed)
+
+        def epochs():
+            while True:
+                order = rng.permutation(n)
+                for start in range(0, n, self.batch_size):
+                    yield order[start:start + self.batch_size]
+
+        return epochs()
+
+    def _data_step(self, net: Network, X, Y, loss: Loss, batches) -> tuple[float, list]:
+        """The data loss at W_t over all n examples, and the mean gradient for this update."""
+        if batches is None:
+            return net._gradients(X, Y, loss, self.mode)
+        idx = next(batches)
+        _, grads = net._gradients(X[idx], Y[idx], loss, self.mode)
+        Yhat = net._forward_all(X)[-1]
+        return float(loss._values(Yhat, loss._check(Yhat, Y)).mean()), grads
 
     def step(self, net: Network, X, Y, loss: Loss) -> float:
-        """Apply one update W_{t+1,j} = W_{t,j} − α ∇_{W_j}(mean loss); return the loss at W_t."""
+        """Apply one update W_{t+1,j} = W_{t,j} − α ∇_{W_j}(objective) on all of (X, Y), with
+        the penalty if one is set; return the objective (mean loss + penalty) at W_t."""
         value, grads = net.gradients(X, Y, loss, mode=self.mode)
+        penalty, grads = self._regularize(net, grads, self._penalized(net))
         new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
         _assign(net, new)
-        return value
+        return value + penalty
 
     def fit(self, net: Network, X, Y, loss: Loss) -> History:
         """Train ``net`` in place; return the ``History``.
@@ -118,15 +212,21 @@ class GradientDescent:
             return self._fit(net, X, Y, loss)
 
     def _fit(self, net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss) -> History:
+        penalized = self._penalized(net)
+        batches = self._batches(X.shape[0])
         hist = History()
         last_good = [L.params for L in net.layers]  # params are replaced, never written into
         try:
             for t in range(self.max_iters + 1):
-                value, grads = net._gradients(X, Y, loss, self.mode)
+                data_value, grads = self._data_step(net, X, Y, loss, batches)
+                penalty, grads = self._regularize(net, grads, penalized)
+                value = data_value + penalty
                 if not np.isfinite(value):
                     self._diverged(net, last_good, hist, t, f"the loss became {value}")
                     return hist
                 hist.losses.append(value)
+                hist.data_losses.append(data_value)
+                hist.penalties.append(penalty)
                 if t > 0 and self.tol is not None and abs(hist.losses[-2] - value) < self.tol:
                     hist.stop_reason = "converged"
                     return hist
@@ -143,8 +243,11 @@ class GradientDescent:
         except KeyboardInterrupt:
             _assign(net, last_good)  # an interrupted assignment never leaves a mixed W
             hist.stop_reason = "interrupted"
-            if len(hist.losses) > hist.n_iters + 1:
-                hist.losses = hist.losses[: hist.n_iters + 1]
+            keep = min(hist.n_iters + 1, len(hist.losses), len(hist.data_losses),
+                       len(hist.penalties))
+            hist.losses = hist.losses[:keep]
+            hist.data_losses = hist.data_losses[:keep]
+            hist.penalties = hist.penalties[:keep]
         return hist
 
     def _diverged(self, net, last_good, hist, t, what) -> None:
@@ -157,7 +260,7 @@ class GradientDescent:
             f"{kept}. "
             f"Try a smaller learning rate than lr = {self.lr:g}.",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,  # warn at the user's fit() call: fit → _fit → _diverged
         )
 
 
