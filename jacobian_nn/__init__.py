@@ -19,7 +19,7 @@ See docs/conventions.md for how lectures 001–004's conventions map onto these.
 
 from . import datasets, examples
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
-from .display import matrix_to_latex, matrix_to_text
+from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .layers import (
     Affine,
     Bias,
@@ -47,9 +47,10 @@ from .trainer import GradientDescent, History
 
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "CrossEntropy", "Elementwise", "GradientDescent",
-    "HalfSquaredError", "History", "Identity", "JacobianReport", "Layer", "LeakyReLU", "Linear",
-    "Loss", "Network", "ReLU", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SquaredError",
-    "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "matrix_to_latex",
-    "matrix_to_text", "mlp", "numerical_jacobian",
+    "HalfSquaredError", "History", "Identity", "JacobianReport", "Layer", "LeakyReLU",
+    "Linear", "Loss", "Network", "ReLU", "Rendering", "Sigmoid", "Softmax",
+    "SoftmaxCrossEntropy", "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians",
+    "datasets", "examples", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
+    "show_matrix",
 ]
 __version__ = "0.1.0"

@@ -84,6 +84,17 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    def display(self, decimals: int = 4):
+        """Formula and parameter shapes (values when small) as a ``display.Rendering``."""
+        from .display import layer_display
+
+        return layer_display(self, decimals)
+
+    def _repr_latex_(self) -> str:
+        from .display import layer_to_latex
+
+        return layer_to_latex(self)
+
     # -- the public, checked API --
     def _check_input(self, z, where: str, ndim=(1, 2)) -> np.ndarray:
         Z = as_real_array(z, where, ndim=ndim)

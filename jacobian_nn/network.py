@@ -384,6 +384,12 @@ class Trace:
 
         return trace_to_text(self, decimals)
 
+    def display(self, decimals: int = 4):
+        """The whole trace as a ``display.Rendering``: LaTeX in Jupyter, text when printed."""
+        from .display import trace_display
+
+        return trace_display(self, decimals)
+
     def show(self, decimals: int = 4) -> None:
         """Print ``to_text(decimals)``."""
         print(self.to_text(decimals))
