@@ -27,8 +27,9 @@ test: $(STAMP)
 notebooks-run: $(STAMP)
 	$(PY) tests/notebook_runner.py --inplace notebooks/*.ipynb
 
+# --allow-root: these machines log in as root, where JupyterLab otherwise refuses to start.
 notebooks: notebooks-run
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab --allow-root --ServerApp.root_dir=notebooks
 
 lint: $(STAMP)
 	$(PY) -m ruff check jacobian_nn tests

@@ -233,12 +233,12 @@ def _layer_lines(layer, decimals: int, j: int | None, indent: str) -> list[str]:
     return out
 
 
-def _layer_latex_rows(layer, decimals: int, j: int | None) -> list[str]:
+def _layer_latex_row(layer, decimals: int, j: int | None) -> str:
+    r"""``f(z) &= W z \qquad \text{Linear},\; W = [...] \in R^{h×k}``: one aligned row."""
     f = "f" if j is None else f"f_{{W_{j}}}"
-    rows = [f"{f}(z) &= {layer.formula_latex} && \\text{{{type(layer).__name__}}}"]
-    params = _named_params(layer)
-    rows += [f"&& {_param_latex(_sub(n, j, latex=True), A, decimals)}" for n, A in params]
-    return rows
+    params = [_param_latex(_sub(n, j, latex=True), A, decimals) for n, A in _named_params(layer)]
+    return (f"{f}(z) &= {layer.formula_latex} \\qquad \\text{{{type(layer).__name__}}}"
+            + "".join(f",\\; {p}" for p in params))
 
 
 def _sizes_text(net) -> str:
@@ -269,16 +269,15 @@ def layer_to_text(layer, decimals: int = 4) -> str:
 def layer_to_latex(layer, decimals: int = 4) -> str:
     r"""The content of ``layer_to_text`` as one LaTeX ``aligned`` block (``$$ … $$``)."""
     if not hasattr(layer, "layers"):
-        rows = _layer_latex_rows(layer, decimals, None)
+        rows = [_layer_latex_row(layer, decimals, None)]
     else:
         m = len(layer.layers)
         comp = r" \circ ".join(f"f_{{W_{j}}}" for j in range(m, 0, -1))
         k, h = layer.in_size, layer.out_size(None)
         dom = "" if k is None or h is None else (
             f" : \\mathbb{{R}}^{{{k}}} \\to \\mathbb{{R}}^{{{h}}}")
-        rows = [f"f_W &= {comp}{dom} && d = {layer.n_params}"]
-        for j, sub in enumerate(layer.layers, 1):
-            rows += _layer_latex_rows(sub, decimals, j)
+        rows = [f"f_W &= {comp}{dom}, \\quad d = {layer.n_params}"]
+        rows += [_layer_latex_row(sub, decimals, j) for j, sub in enumerate(layer.layers, 1)]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 

@@ -123,8 +123,8 @@ def test_linear_layer_text_and_latex():
     assert f._repr_latex_() == layer_to_latex(f, 4)
     assert layer_to_latex(f, 1) == (
         "$$\\begin{aligned}\n"
-        r"f(z) &= W z && \text{Linear} \\" "\n"
-        r"&& W = \begin{bmatrix} 1.0 & -3.0 \\ 0.2 & 1.0 \end{bmatrix} \in \mathbb{R}^{2 \times 2}"
+        r"f(z) &= W z \qquad \text{Linear},\; "
+        r"W = \begin{bmatrix} 1.0 & -3.0 \\ 0.2 & 1.0 \end{bmatrix} \in \mathbb{R}^{2 \times 2}"
         "\n\\end{aligned}$$"
     )
 
@@ -144,7 +144,7 @@ def test_large_parameter_matrix_shows_shape_only():
     assert layer_to_text(big) == (
         "f(z) = W z   (Linear; W ∈ R^{7×6})\n  W ∈ R^{7×6} (42 entries, values not shown)"
     )
-    assert r"&& W \in \mathbb{R}^{7 \times 6}" in layer_to_latex(big)
+    assert layer_to_latex(big).endswith(r",\; W \in \mathbb{R}^{7 \times 6}" "\n\\end{aligned}$$")
 
 
 def test_network_text_and_latex():
@@ -157,11 +157,11 @@ def test_network_text_and_latex():
     )
     assert net._repr_latex_() == (
         "$$\\begin{aligned}\n"
-        r"f_W &= f_{W_2} \circ f_{W_1} : \mathbb{R}^{2} \to \mathbb{R}^{1} && d = 2 \\" "\n"
-        r"f_{W_1}(z) &= W z && \text{Linear} \\" "\n"
-        r"&& W_{1} = \begin{bmatrix} 1.0000 & -3.0000 \end{bmatrix} \in \mathbb{R}^{1 \times 2}"
-        r" \\" "\n"
-        r"f_{W_2}(z) &= \sigma(z) && \text{Sigmoid}"
+        r"f_W &= f_{W_2} \circ f_{W_1} : \mathbb{R}^{2} \to \mathbb{R}^{1}, \quad d = 2 \\" "\n"
+        r"f_{W_1}(z) &= W z \qquad \text{Linear},\; "
+        r"W_{1} = \begin{bmatrix} 1.0000 & -3.0000 \end{bmatrix} \in \mathbb{R}^{1 \times 2} \\"
+        "\n"
+        r"f_{W_2}(z) &= \sigma(z) \qquad \text{Sigmoid}"
         "\n\\end{aligned}$$"
     )
 
