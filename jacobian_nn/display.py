@@ -176,6 +176,11 @@ def show_matrix(A, name: str = "A", decimals: int = 4, text_name: str | None = N
     text_name : str, optional
         The name in the plain-text form; defaults to ``name``.
 
+    Returns
+    -------
+    Rendering
+        Typeset by Jupyter (``_repr_latex_``); ``print`` shows the text form.
+
     Examples
     --------
     >>> r = show_matrix(np.array([[0.5, -1.0]]), name=r"D^{(1)}", decimals=2, text_name="D^(1)")

@@ -17,10 +17,15 @@ Every layer offers two views of the same derivatives:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import special
 
 from ._validate import as_real_array, fmt_shape
+
+if TYPE_CHECKING:
+    from .display import Rendering
 
 
 def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -84,7 +89,7 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def display(self, decimals: int = 4):
+    def display(self, decimals: int = 4) -> Rendering:
         """Formula and parameter shapes (values when small) as a ``display.Rendering``."""
         from .display import layer_display
 
