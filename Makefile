@@ -1,16 +1,20 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each builds the local
 # virtual environment from pyproject.toml on first use (and again when pyproject.toml changes).
+# `make notebooks` re-executes notebooks/*.ipynb in place, then starts JupyterLab on them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean notebooks notebooks-run
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
+	# A "python3" kernel inside .venv whose argv is .venv's own python, so nbclient and
+	# JupyterLab run the notebooks with this package, not with a system interpreter.
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (jacobian_nn)"
 	touch $@
 
 demo: $(STAMP)
@@ -19,6 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check jacobian_nn tests
 	$(PY) -m pytest
+
+notebooks-run: $(STAMP)
+	$(PY) tests/notebook_runner.py --inplace notebooks/*.ipynb
+
+# --allow-root: these machines log in as root, where JupyterLab otherwise refuses to start.
+notebooks: notebooks-run
+	$(VENV)/bin/jupyter lab --allow-root --ServerApp.root_dir=notebooks
 
 lint: $(STAMP)
 	$(PY) -m ruff check jacobian_nn tests

@@ -22,7 +22,7 @@ from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
 from .custom import custom_layer
-from .display import matrix_to_latex, matrix_to_text
+from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .layers import (
     Affine,
     Bias,
@@ -50,15 +50,12 @@ from .regularization import L1, L2, ElasticNet, Penalty
 from .trainer import GradientDescent, History
 
 __all__ = [
-    "Affine", "Bias", "BinaryCrossEntropy", "CrossEntropy", "Elementwise", "GradientDescent",
-    "HalfSquaredError", "History", "Identity", "JacobianReport", "Layer", "LeakyReLU", "Linear",
-    "Loss", "Network", "ReLU", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SquaredError",
-    "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "matrix_to_latex",
-    "matrix_to_text", "mlp", "numerical_jacobian",
-]
-# Beyond the chain (docs/beyond.md): composition, lecture 002's homework modules, and friends.
-__all__ += [
-    "Concat", "Conv1D", "ElasticNet", "L1", "L2", "MaxPool1D", "Penalty", "Residual",
-    "custom_layer", "visualize",
+    "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
+    "Elementwise", "GradientDescent", "HalfSquaredError", "History", "Identity",
+    "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D", "Network",
+    "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
+    "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
+    "examples", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian", "show_matrix",
+    "visualize",
 ]
 __version__ = "0.1.0"

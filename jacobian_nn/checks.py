@@ -197,6 +197,11 @@ class JacobianReport:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        from .display import report_to_html
+
+        return report_to_html(self)
+
 
 def check_jacobians(layer: Layer, z, *, rtol: float = 1e-6, atol: float = 1e-8,
                     initial_step: float = 1e-2) -> JacobianReport:

@@ -17,10 +17,15 @@ Every layer offers two views of the same derivatives:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import special
 
 from ._validate import as_real_array, fmt_shape
+
+if TYPE_CHECKING:
+    from .display import Rendering
 
 
 def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -83,6 +88,17 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def display(self, decimals: int = 4) -> Rendering:
+        """Formula and parameter shapes (values when small) as a ``display.Rendering``."""
+        from .display import layer_display
+
+        return layer_display(self, decimals)
+
+    def _repr_latex_(self) -> str:
+        from .display import layer_to_latex
+
+        return layer_to_latex(self)
 
     # -- the public, checked API --
     def _check_input(self, z, where: str, ndim=(1, 2)) -> np.ndarray:

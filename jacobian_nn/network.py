@@ -19,12 +19,16 @@ give the same numbers (see ``docs/conventions.md``):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validate import as_real_array, fmt_shape
 from .layers import Layer
 from .losses import Loss
+
+if TYPE_CHECKING:
+    from .display import Rendering
 
 MODES = ("lecture", "jacobian", "reverse")
 
@@ -418,6 +422,12 @@ class Trace:
         from .display import trace_to_text
 
         return trace_to_text(self, decimals)
+
+    def display(self, decimals: int = 4) -> Rendering:
+        """The whole trace as a ``display.Rendering``: LaTeX in Jupyter, text when printed."""
+        from .display import trace_display
+
+        return trace_display(self, decimals)
 
     def show(self, decimals: int = 4) -> None:
         """Print ``to_text(decimals)``."""
