@@ -75,7 +75,12 @@ def normalised_outputs(nb) -> list[list[tuple[str, str]]]:
             kind = out.get("output_type")
             if kind == "stream":
                 if out.get("name") == "stdout":
-                    outs.append(("stdout", _normalise(_as_text(out.get("text", "")))))
+                    # The kernel flushes stdout in chunks whose boundaries vary from run to
+                    # run; consecutive chunks are one printed stream, so compare them joined.
+                    if outs and outs[-1][0] == "stdout-raw":
+                        outs[-1] = ("stdout-raw", outs[-1][1] + _as_text(out.get("text", "")))
+                    else:
+                        outs.append(("stdout-raw", _as_text(out.get("text", ""))))
             elif kind in ("execute_result", "display_data"):
                 data = out.get("data", {})
                 for mime in COMPARED_MIME:
@@ -85,7 +90,7 @@ def normalised_outputs(nb) -> list[list[tuple[str, str]]]:
                     outs.append(("image", "<image>"))
             elif kind == "error":
                 outs.append(("error", f"{out.get('ename')}: {out.get('evalue')}"))
-        cells.append(outs)
+        cells.append([("stdout", _normalise(t)) if k == "stdout-raw" else (k, t) for k, t in outs])
     return cells
 
 
