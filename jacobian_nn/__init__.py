@@ -17,9 +17,10 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples
+from . import datasets, examples, io
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .display import matrix_to_latex, matrix_to_text
+from .io import load
 from .layers import (
     Affine,
     Bias,
@@ -49,7 +50,7 @@ __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "CrossEntropy", "Elementwise", "GradientDescent",
     "HalfSquaredError", "History", "Identity", "JacobianReport", "Layer", "LeakyReLU", "Linear",
     "Loss", "Network", "ReLU", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "SquaredError",
-    "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "matrix_to_latex",
-    "matrix_to_text", "mlp", "numerical_jacobian",
+    "Swish", "Tanh", "Trace", "check_jacobians", "datasets", "examples", "io", "load",
+    "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
 ]
 __version__ = "0.1.0"

@@ -206,6 +206,13 @@ class Network(Layer):
         return Trace(self, c, y, loss, grad_yhat, grads, value)
 
     # -- batches --
+    def save(self, path) -> None:
+        """Write this network to ``path`` (.npz, no pickle, atomic); read it with
+        ``jacobian_nn.load``. See ``jacobian_nn.io``."""
+        from .io import save  # io imports this module
+
+        save(self, path)
+
     def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
         _require_loss(loss)
         X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
