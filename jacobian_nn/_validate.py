@@ -55,7 +55,12 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
+        hint = ""
+        if ndim == (2,) and arr.ndim == 1:
+            hint = " Stack the examples as rows; a single example x is the batch x[None, :]."
+        elif ndim == (1,) and arr.ndim == 2:
+            hint = " This takes one example (a vector); for a batch use the batched methods."
+        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.{hint}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must have at least one entry on every axis, got shape "
                          f"{arr.shape}.")

@@ -20,7 +20,13 @@ import jacobian_nn as jnn
 
 KINK_MARGIN = 1e-2
 STEP = 1e-4
+# Finite differences of f carry rounding noise of about eps·|f|/STEP, so the absolute tolerance
+# scales with the size of the function's values; the relative one is per entry.
 RTOL, ATOL = 1e-6, 1e-7
+
+
+def atol_for(values) -> float:
+    return ATOL * (1.0 + float(np.max(np.abs(values), initial=0.0)))
 
 LEAF_KINDS = ("Linear", "Affine", "Bias", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity",
               "Swish", "Softmax")
@@ -109,9 +115,10 @@ def net_and_x(draw, max_depth: int = 6):
 def test_every_layer_and_the_whole_network_match_numerical_jacobians(case):
     net, x, _ = case
     for layer, z in leaf_inputs(net, x):
-        report = jnn.check_jacobians(layer, z, rtol=RTOL, atol=ATOL, initial_step=STEP)
+        report = jnn.check_jacobians(layer, z, rtol=RTOL, atol=atol_for(layer(z)),
+                                     initial_step=STEP)
         assert report.passed, str(report)
-    report = jnn.check_jacobians(net, x, rtol=RTOL, atol=ATOL, initial_step=STEP)
+    report = jnn.check_jacobians(net, x, rtol=RTOL, atol=atol_for(net(x)), initial_step=STEP)
     assert report.passed, str(report)
 
 
@@ -123,7 +130,12 @@ def test_grad_j_is_the_numerical_gradient_of_the_loss(case, loss_name):
         net = jnn.Network([*net.layers, jnn.Softmax()])
     if loss_name == "BinaryCrossEntropy":
         net = jnn.Network([*net.layers, jnn.Sigmoid()])
-    h = net(x).shape[0]
+    yhat = net(x)
+    h = yhat.shape[0]
+    if loss_name in ("CrossEntropy", "BinaryCrossEntropy"):
+        # log(1 − ŷ) of a saturated ŷ is dominated by rounding, which finite differences
+        # amplify; the analytic gradient is accurate there, the numerical one is not.
+        assume(np.all((yhat > 1e-3) & (yhat < 1 - 1e-3)))
     if loss_name in ("CrossEntropy", "SoftmaxCrossEntropy"):
         y = rng.dirichlet(np.ones(h))
     elif loss_name == "BinaryCrossEntropy":
@@ -144,7 +156,10 @@ def test_grad_j_is_the_numerical_gradient_of_the_loss(case, loss_name):
             return np.array([loss(clone(x), y)])
 
         numeric = jnn.numerical_jacobian(L_of_w, layer.params.ravel(), initial_step=STEP)[0]
-        np.testing.assert_allclose(tr.grad(j).ravel(), numeric, rtol=1e-5, atol=1e-7)
+        # scipy's adaptive differences of a scalar loss occasionally end on a tiny step and
+        # carry ~1e-6·|L| of rounding noise (measured); wrong gradients are off by far more.
+        np.testing.assert_allclose(tr.grad(j).ravel(), numeric, rtol=1e-5,
+                                   atol=100 * atol_for(tr.loss))
 
 
 @given(net_and_x())
@@ -158,7 +173,7 @@ def test_D_j_is_the_jacobian_of_the_rest_of_the_network(case):
     for j in range(m - 1, -1, -1):
         tail = jnn.Network(net.layers[j:])
         numeric = jnn.numerical_jacobian(tail.forward, tr.z(j), initial_step=STEP)
-        np.testing.assert_allclose(tr.D(j), numeric, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(tr.D(j), numeric, rtol=RTOL, atol=atol_for(tr.z(m)))
         np.testing.assert_allclose(tr.D(j), tr.D(j + 1) @ tr.local_D_z(j + 1), rtol=1e-12,
                                    atol=1e-14)
         if j >= 1:
