@@ -206,13 +206,6 @@ class Network(Layer):
         return Trace(self, c, y, loss, grad_yhat, grads, value)
 
     # -- batches --
-    def save(self, path) -> None:
-        """Write this network to ``path`` (.npz, no pickle, atomic); read it with
-        ``jacobian_nn.load``. See ``jacobian_nn.io``."""
-        from .io import save  # io imports this module
-
-        save(self, path)
-
     def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
         _require_loss(loss)
         X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
@@ -334,6 +327,16 @@ class Network(Layer):
             parts[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]).ravel()
             G = L.left_mul_D_z(G, zs[j - 1], zs[j])
         return np.concatenate(parts)
+
+    # -- saving --
+    def save(self, path) -> None:
+        """Write this network to ``path`` (.npz with its architecture, no pickle, atomic).
+
+        Read it back with ``jacobian_nn.load(path)``; see ``jacobian_nn.io``.
+        """
+        from .io import save  # io imports this module
+
+        save(self, path)
 
 
 def _reject_shared_params(layers: Sequence[Layer]) -> None:
@@ -465,7 +468,7 @@ def mlp(sizes: Sequence[int], activation: type[Layer] | None = None, *, seed: in
 
     activation = Tanh if activation is None else activation
     if len(sizes) < 2 or not all(
-        isinstance(s, numbers.Real) and not isinstance(s, bool) and s >= 1 and int(s) == s
+        isinstance(s, numbers.Real) and not isinstance(s, bool) and s >= 1 and float(s).is_integer()
         for s in sizes
     ):
         raise ValueError(f"mlp: sizes must be ≥ 2 positive whole numbers, got {sizes!r}.")

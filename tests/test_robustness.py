@@ -184,6 +184,7 @@ BAD = {
                                ValueError, ["initial_step must be finite and > 0"]),
     "mlp sizes: string": (lambda: jnn.mlp([2, "3", 1]), ValueError,
                           ["mlp: sizes must be ≥ 2 positive whole numbers"]),
+    "mlp sizes: infinite": (lambda: jnn.mlp([2, np.inf]), ValueError, ["mlp: sizes must be"]),
 }
 
 
