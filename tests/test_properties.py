@@ -11,9 +11,10 @@ ReLU and LeakyReLU are not differentiable at 0. Draws where any of their inputs 
 """
 
 import copy
+import os
 
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import jacobian_nn as jnn
@@ -244,3 +245,10 @@ def assert_same_network(a: jnn.Layer, b: jnn.Layer) -> None:
     assert a.params.shape == b.params.shape and a.params.dtype == b.params.dtype
     assert getattr(a, "a", None) == getattr(b, "a", None)
     assert getattr(a, "beta", None) == getattr(b, "beta", None)
+
+
+def test_the_ci_profile_is_derandomized_and_chosen_by_the_CI_variable():
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None and ci.max_examples <= 100
+    expected = "ci" if os.environ.get("CI") else "default"
+    assert settings.default == settings.get_profile(expected)
