@@ -17,12 +17,13 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples, visualize
+from . import datasets, examples, io, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
 from .custom import custom_layer
 from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
+from .io import load
 from .layers import (
     Affine,
     Bias,
@@ -55,7 +56,7 @@ __all__ = [
     "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D", "Network",
     "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
     "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
-    "examples", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian", "show_matrix",
-    "visualize",
+    "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
+    "show_matrix", "visualize",
 ]
 __version__ = "0.1.0"

@@ -12,7 +12,8 @@ import numbers
 import numpy as np
 
 
-def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool = True):
+def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool = True,
+                  nonempty: bool = False):
     """Return `a` as a float64 ndarray, or raise a clear TypeError/ValueError.
 
     Parameters
@@ -26,9 +27,16 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         Allowed numbers of dimensions.
     finite : bool
         Reject NaN and infinity.
+    nonempty : bool
+        Reject arrays with a zero-length axis (a layer with W ∈ R^{0×3} computes nothing).
     """
     if isinstance(a, str | bytes):
         raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
+    if isinstance(a, np.ma.MaskedArray):  # np.asarray would silently use the masked entries
+        raise TypeError(
+            f"{name} must be a plain array, got a masked array; fill or drop the masked "
+            "entries first (e.g. a.filled(0.0) or a.compressed())."
+        )
     try:
         arr = np.asarray(a)
     except ValueError as err:  # ragged nested lists
@@ -47,12 +55,20 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
+        hint = ""
+        if ndim == (2,) and arr.ndim == 1:
+            hint = " Stack the examples as rows; a single example x is the batch x[None, :]."
+        elif ndim == (1,) and arr.ndim == 2:
+            hint = " This takes one example (a vector); for a batch use the batched methods."
+        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.{hint}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must have at least one entry on every axis, got shape "
+                         f"{arr.shape}.")
     arr = arr.astype(np.float64, copy=False)
     if finite and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(
-            f"{name} contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
+            f"{name} contains a non-finite value ({arr[bad]} at index {bad}); "
             "NaN and infinity cannot be differentiated through."
         )
     return arr
@@ -60,12 +76,24 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
 
 def positive_float(value, name: str) -> float:
     """Return `value` as a finite float > 0, or raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
+    value = _real_number(value, name)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}.")
     return value
+
+
+def nonnegative_float(value, name: str) -> float:
+    """Return `value` as a finite float ≥ 0, or raise (NaN would make every comparison pass)."""
+    value = _real_number(value, name)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and ≥ 0, got {value!r}.")
+    return value
+
+
+def _real_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    return float(value)
 
 
 def positive_int(value, name: str) -> int:

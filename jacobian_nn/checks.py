@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import differentiate
 
-from ._validate import as_real_array
+from ._validate import as_real_array, nonnegative_float, positive_float
 from .layers import Layer
 
 
@@ -95,8 +95,11 @@ class JacobianCheck:
         return float(np.max(err, initial=0.0))
 
     def _bad(self, A: np.ndarray) -> np.ndarray:
-        """Entries of A outside |A − numerical| ≤ atol + rtol·|numerical|."""
-        return np.abs(A - self.numeric) > self.atol + self.rtol * np.abs(self.numeric)
+        """Entries of A outside |A − numerical| ≤ atol + rtol·|numerical|.
+
+        Written as "not within tolerance" so a NaN entry counts as wrong, never as a pass.
+        """
+        return ~(np.abs(A - self.numeric) <= self.atol + self.rtol * np.abs(self.numeric))
 
     def _close(self, A: np.ndarray) -> bool:
         return not np.any(self._bad(A))
@@ -233,14 +236,18 @@ def check_jacobians(layer: Layer, z, *, rtol: float = 1e-6, atol: float = 1e-8,
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"check_jacobians needs a jacobian_nn layer, got {type(layer).__name__}.")
-    if np.asarray(z).dtype == np.float32:
+    dtype = getattr(z, "dtype", None)  # np.asarray here would fail on ragged input
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
         warnings.warn(
-            "check_jacobians got float32 input: finite differences need float64 precision, "
-            "so z is cast to float64 (a float32 Jacobian would fail at these tolerances).",
+            f"check_jacobians got {dtype} input: finite differences need float64 precision, "
+            f"so z is cast to float64 (a {dtype} Jacobian would fail at these tolerances).",
             UserWarning,
             stacklevel=2,
         )
     z = as_real_array(z, f"check_jacobians: z for {layer.describe()}", ndim=(1,))
+    rtol = nonnegative_float(rtol, "check_jacobians: rtol")
+    atol = nonnegative_float(atol, "check_jacobians: atol")
+    initial_step = positive_float(initial_step, "check_jacobians: initial_step")
     analytic_z = np.asarray(layer.D_z(z), dtype=np.float64)
     numeric_z = numerical_jacobian(layer.forward, z, initial_step)
     checks = {"D_z": JacobianCheck("D_z", analytic_z, numeric_z, rtol, atol)}

@@ -102,7 +102,9 @@ class Layer:
 
     # -- the public, checked API --
     def _check_input(self, z, where: str, ndim=(1, 2)) -> np.ndarray:
-        Z = as_real_array(z, where, ndim=ndim)
+        # `where` reads "<layer> expects <symbol>"; dtype and ndim messages need a noun.
+        who, _, symbol = where.rpartition(" expects ")
+        Z = as_real_array(z, f"{who}: {symbol}" if who else where, ndim=ndim)
         k = self.in_size
         if k is not None and Z.shape[-1] != k:
             batch = f" (or a batch ∈ {fmt_shape('n', k)})" if 2 in ndim else ""
@@ -184,7 +186,7 @@ class Linear(Layer):
     formula_latex = "W z"
 
     def __init__(self, W):
-        super().__init__(as_real_array(W, "Linear: W", ndim=(2,)))
+        super().__init__(as_real_array(W, "Linear: W", ndim=(2,), nonempty=True))
 
     @property
     def W(self) -> np.ndarray:
@@ -233,7 +235,7 @@ class Bias(Layer):
     formula_latex = "z + b"
 
     def __init__(self, b):
-        super().__init__(as_real_array(b, "Bias: b", ndim=(1,)))
+        super().__init__(as_real_array(b, "Bias: b", ndim=(1,), nonempty=True))
 
     @property
     def b(self) -> np.ndarray:
@@ -283,7 +285,7 @@ class Affine(Layer):
     formula_latex = "W z + b"
 
     def __init__(self, W, b):
-        W = as_real_array(W, "Affine: W", ndim=(2,))
+        W = as_real_array(W, "Affine: W", ndim=(2,), nonempty=True)
         b = as_real_array(b, "Affine: b", ndim=(1,))
         if b.shape[0] != W.shape[0]:
             raise ValueError(

@@ -18,6 +18,7 @@ give the same numbers (see ``docs/conventions.md``):
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,7 @@ class Network(Layer):
                     f"{type(layer).__name__}."
                 )
         self.layers: tuple[Layer, ...] = tuple(layers)
+        _reject_shared_params(self.layers)
         self._sizes = self._infer_sizes()
 
     def _infer_sizes(self) -> list[int | None]:
@@ -129,7 +131,8 @@ class Network(Layer):
         return f"layer 1 ({self.layers[0].describe()}) expects z^(0) = x"
 
     def _f(self, P, Z):
-        for layer, Pj in zip(self.layers, self._split(P), strict=True):
+        for j, (layer, Pj) in enumerate(zip(self.layers, self._split(P), strict=True), 1):
+            self._check_size(j, Z)  # a nested Network's first layers may not fix its in_size
             Z = layer._f(Pj, Z)
         return Z
 
@@ -141,17 +144,24 @@ class Network(Layer):
         """[z^(0), …, z^(m)] for x (k,) or rows of X (n, k); checks each layer's input size."""
         zs = [X]
         for j, layer in enumerate(self.layers, 1):
-            need = layer.in_size
-            if need is not None and zs[-1].shape[-1] != need:
-                raise ValueError(
-                    f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
-                    f"got shape {zs[-1].shape}. Check the input size and the layers before it."
-                )
+            self._check_size(j, zs[-1])
             try:
                 zs.append(layer._f(layer.params, zs[-1]))
-            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
-                raise ValueError(f"layer {j}: {err}") from None
+            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M), or of
+                # a layer inside a nested Network: say where it sits in this network
+                where = (f"in layer {j} ({layer.describe()}) of the outer network"
+                         if isinstance(layer, Network) else f"layer {j}")
+                raise ValueError(f"{where}: {err}") from None
         return zs
+
+    def _check_size(self, j: int, Z: np.ndarray) -> None:
+        """Raise if z^(j-1) (the rows of Z) does not fit layer j."""
+        layer, need = self.layers[j - 1], self.layers[j - 1].in_size
+        if need is not None and Z.shape[-1] != need:
+            raise ValueError(
+                f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
+                f"got shape {Z.shape}. Check the input size and the layers before it."
+            )
 
     # -- lecture 000's algorithm, one example, every matrix kept --
     def _chain(self, x: np.ndarray) -> dict:
@@ -354,6 +364,36 @@ class Network(Layer):
             G = L.left_mul_D_z(G, zs[j - 1], zs[j])
         return np.concatenate(parts)
 
+    # -- saving --
+    def save(self, path) -> None:
+        """Write this network to ``path`` (.npz with its architecture, no pickle, atomic).
+
+        Read it back with ``jacobian_nn.load(path)``; see ``jacobian_nn.io``.
+        """
+        from .io import save  # io imports this module
+
+        save(self, path)
+
+
+def _reject_shared_params(layers: Sequence[Layer]) -> None:
+    """One layer object with parameters at two places would get two gradients but keep one."""
+    seen: dict[int, str] = {}
+
+    def visit(layers, path):  # path "2.1" is layer 1 of the Network that is layer 2
+        for j, layer in enumerate(layers, 1):
+            where = f"{path}{j}"
+            if isinstance(layer, Network):
+                visit(layer.layers, f"{where}.")
+            elif layer.n_params and seen.setdefault(id(layer), where) != where:
+                raise ValueError(
+                    f"layer {where} ({layer.describe()}) is the same object as layer "
+                    f"{seen[id(layer)]}; "
+                    "their weights would be trained as one array with only one of the two "
+                    "gradients. Pass an independent copy (copy.deepcopy(layer)) instead."
+                )
+
+    visit(layers, "")
+
 
 def _require_loss(loss) -> None:
     if not isinstance(loss, Loss):
@@ -469,7 +509,10 @@ def mlp(sizes: Sequence[int], activation: type[Layer] | None = None, *, seed: in
     from .layers import Affine, Tanh
 
     activation = Tanh if activation is None else activation
-    if len(sizes) < 2 or any(isinstance(s, bool) or int(s) != s or s < 1 for s in sizes):
+    if len(sizes) < 2 or not all(
+        isinstance(s, numbers.Real) and not isinstance(s, bool) and s >= 1 and float(s).is_integer()
+        for s in sizes
+    ):
         raise ValueError(f"mlp: sizes must be ≥ 2 positive whole numbers, got {sizes!r}.")
     rng = np.random.default_rng(seed)
     layers: list[Layer] = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import positive_float, positive_int
+from ._validate import nonnegative_float, positive_float, positive_int
 from .losses import Loss
 from .network import MODES, Network
 from .regularization import Penalty
@@ -33,16 +33,17 @@ class History:
         ``losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i) + λ Σ_j R(W_{t,j}), the objective after
         t updates (the total: data loss plus penalty; without a penalty just the data loss),
         always over all n examples, also when updates use minibatches; ``losses[0]`` is the
-        starting value and the last entry that of the returned weights.
+        starting value and the last entry that of the returned weights (after an
+        interruption the returned weights' value may not have been computed yet).
     data_losses : list of float
         ``data_losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i), the data term alone.
     penalties : list of float
         ``penalties[t]`` = λ Σ_j R(W_{t,j}) over the penalised layers (0.0 without a penalty).
     n_iters : int
-        Updates applied.
+        Updates applied: the network holds W_{n_iters}.
     stop_reason : str
         ``"max_iters"``, ``"converged"`` (|Δloss| < tol), ``"diverged"`` (a non-finite loss or
-        weight appeared; the network was restored to the last finite weights) or
+        weight appeared; the network was restored to the last weights whose loss was finite) or
         ``"interrupted"`` (Ctrl-C; the network holds the last completed update).
     """
 
@@ -114,9 +115,7 @@ class GradientDescent:
                  seed: int | None = None):
         self.lr = positive_float(lr, "GradientDescent: lr (the learning rate α)")
         self.max_iters = positive_int(max_iters, "GradientDescent: max_iters")
-        self.tol = None if tol is None else float(tol)
-        if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
-            raise ValueError(f"GradientDescent: tol must be None or finite and ≥ 0, got {tol!r}.")
+        self.tol = None if tol is None else nonnegative_float(tol, "GradientDescent: tol")
         if mode not in MODES:
             raise ValueError(f"GradientDescent: mode must be one of {MODES}, got {mode!r}.")
         self.mode = mode
@@ -201,21 +200,27 @@ class GradientDescent:
         """Train ``net`` in place; return the ``History``.
 
         Divergence never leaves NaN weights behind: if the loss or a weight becomes
-        non-finite, the network is restored to the last finite weights, a RuntimeWarning
-        names the iteration, and ``history.stop_reason`` is ``"diverged"``.
+        non-finite, the network is restored to the last weights whose loss was finite, a
+        RuntimeWarning names the update and the learning rate, and ``history.stop_reason`` is
+        ``"diverged"``. Ctrl-C (KeyboardInterrupt) stops training with the network at the last
+        completed update and returns the history so far (``stop_reason`` ``"interrupted"``).
+        A non-finite loss at the starting weights raises ValueError. See docs/robustness.md.
         """
         if not isinstance(net, Network):
             raise TypeError(f"fit trains a jacobian_nn.Network, got {type(net).__name__}.")
         X, Y = net._check_batch(X, Y, loss)  # validate once, not every iteration
-        # Overflow on the way to divergence is expected; it is detected and reported below.
-        with np.errstate(over="ignore", invalid="ignore"):
+        # Overflow on the way to divergence is expected and detected in _fit; numpy's own
+        # warnings would only bury ours (or raise first under warnings-as-errors).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._fit(net, X, Y, loss)
 
     def _fit(self, net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss) -> History:
         penalized = self._penalized(net)
         batches = self._batches(X.shape[0])
         hist = History()
-        last_good = [L.params for L in net.layers]  # params are replaced, never written into
+        # Params are replaced, never written into, so keeping references is enough.
+        current = [L.params for L in net.layers]  # W_t, assigned to every layer in full
+        last_good = current  # the latest W_t whose loss is finite: its loss is losses[-1]
         try:
             for t in range(self.max_iters + 1):
                 data_value, grads = self._data_step(net, X, Y, loss, batches)
@@ -227,6 +232,7 @@ class GradientDescent:
                 hist.losses.append(value)
                 hist.data_losses.append(data_value)
                 hist.penalties.append(penalty)
+                last_good = current
                 if t > 0 and self.tol is not None and abs(hist.losses[-2] - value) < self.tol:
                     hist.stop_reason = "converged"
                     return hist
@@ -238,10 +244,10 @@ class GradientDescent:
                     self._diverged(net, last_good, hist, t + 1, "a weight became non-finite")
                     return hist
                 _assign(net, new)
-                last_good = new
+                current = new
                 hist.n_iters = t + 1
         except KeyboardInterrupt:
-            _assign(net, last_good)  # an interrupted assignment never leaves a mixed W
+            _assign(net, current)  # an interrupted assignment never leaves a mixed W
             hist.stop_reason = "interrupted"
             keep = min(hist.n_iters + 1, len(hist.losses), len(hist.data_losses),
                        len(hist.penalties))
@@ -251,13 +257,18 @@ class GradientDescent:
         return hist
 
     def _diverged(self, net, last_good, hist, t, what) -> None:
+        if not hist.losses:
+            raise ValueError(
+                f"The loss at the starting weights is not finite ({what}), so there is nothing "
+                "to descend from. Check the targets against the loss (for probabilities that "
+                "can reach 0, use SoftmaxCrossEntropy on raw scores)."
+            )
         _assign(net, last_good)
         hist.stop_reason = "diverged"
-        kept = (f"the weights after update {hist.n_iters} (loss {hist.losses[-1]:.6g})"
-                if hist.losses else "its starting weights")
+        hist.n_iters = len(hist.losses) - 1  # last_good = W_{n_iters}, the last finite loss
         warnings.warn(
             f"Gradient descent diverged at update {t}: {what}. The network was restored to "
-            f"{kept}. "
+            f"the weights after update {hist.n_iters} (loss {hist.losses[-1]:.6g}). "
             f"Try a smaller learning rate than lr = {self.lr:g}.",
             RuntimeWarning,
             stacklevel=4,  # warn at the user's fit() call: fit → _fit → _diverged
