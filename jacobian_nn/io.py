@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .composition import Concat, Residual
+from .conv import Conv1D, MaxPool1D
 from .layers import (
     Affine,
     Bias,
@@ -255,3 +257,9 @@ register_layer(LeakyReLU, build=lambda c, p, ch: LeakyReLU(c["a"]), config=lambd
 register_layer(Swish, build=lambda c, p, ch: Swish(c["beta"]), config=lambda L: {"beta": L.beta})
 for _cls in (Identity, Tanh, Sigmoid, ReLU, Softmax):
     register_layer(_cls, build=lambda c, p, ch, _cls=_cls: _cls())
+register_layer(Concat, build=lambda c, p, ch: Concat(*ch), children=lambda L: [L.f_a, L.f_b])
+register_layer(Residual, build=lambda c, p, ch: Residual(ch[0]), children=lambda L: [L.g])
+register_layer(Conv1D, build=lambda c, p, ch: Conv1D(p, padding=c["padding"]),
+               config=lambda L: {"padding": L.padding})
+register_layer(MaxPool1D, build=lambda c, p, ch: MaxPool1D(c["size"], c["stride"]),
+               config=lambda L: {"size": L.size, "stride": L.stride})

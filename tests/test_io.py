@@ -286,3 +286,21 @@ def test_register_layer_rejects_non_layers():
 def test_save_rejects_a_single_layer(tmp_path):
     with pytest.raises(TypeError, match="save writes a jacobian_nn.Network"):
         jio.save(jnn.Tanh(), tmp_path / "t.npz")
+
+
+def test_beyond_the_chain_layers_round_trip(tmp_path):
+    rng = np.random.default_rng(42)
+    net = jnn.Network([
+        jnn.Conv1D(rng.normal(size=3), padding="reflect"),
+        jnn.MaxPool1D(2, stride=1),
+        jnn.Concat(jnn.Affine(rng.normal(size=(2, 5)), rng.normal(size=2)), jnn.Tanh()),
+        jnn.Residual(jnn.Network([jnn.Linear(rng.normal(size=(7, 7))), jnn.Sigmoid()])),
+    ])
+    path = tmp_path / "beyond.npz"
+    net.save(path)
+    back = jnn.load(path)
+    assert repr(back) == repr(net)
+    assert np.array_equal(back.params, net.params)
+    assert back.layers[0].padding == "reflect" and back.layers[1].stride == 1
+    x = rng.normal(size=6)
+    assert np.array_equal(back(x), net(x))
