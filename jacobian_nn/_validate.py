@@ -27,6 +27,24 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
     finite : bool
         Reject NaN and infinity.
     """
+    if type(a) is np.ndarray and a.dtype == np.float64:  # the common case, checked cheaply
+        arr = a
+    else:
+        arr = _to_float64(a, name)
+    if arr.ndim not in ndim:
+        allowed = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
+    if finite and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
+            "NaN and infinity cannot be differentiated through."
+        )
+    return arr
+
+
+def _to_float64(a, name: str) -> np.ndarray:
+    """``as_real_array``'s conversion of anything array-like, with its type checks."""
     if isinstance(a, str | bytes):
         raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
     try:
@@ -45,17 +63,7 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
-    if arr.ndim not in ndim:
-        allowed = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
-    arr = arr.astype(np.float64, copy=False)
-    if finite and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name} contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
-            "NaN and infinity cannot be differentiated through."
-        )
-    return arr
+    return arr.astype(np.float64, copy=False)
 
 
 def positive_float(value, name: str) -> float:

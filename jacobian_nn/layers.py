@@ -25,7 +25,21 @@ from ._validate import as_real_array, fmt_shape
 
 def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
     """View the per-example vectors v (n, h) so they broadcast against D (n, ..., h)."""
-    return np.expand_dims(v, axis=tuple(range(1, D.ndim - 1)))
+    if D.ndim == 2:
+        return v
+    return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
+
+
+def _times_matrix(D: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """D_i M for every example i: D (n, ..., h), M (h, k) → (n, ..., k), as one GEMM.
+
+    When D is one matrix broadcast over the batch (stride 0, as D^(m) = I is), so is the
+    product: it is computed once and broadcast (a read-only view) instead of copying D.
+    """
+    h, k = M.shape
+    if D.strides[0] == 0:
+        return np.broadcast_to(D[0] @ M, (*D.shape[:-1], k))
+    return (D.reshape(-1, h) @ M).reshape(*D.shape[:-1], k)
 
 
 class Layer:
@@ -61,6 +75,11 @@ class Layer:
                 f"got shape {new.shape}."
             )
         self._params = new.copy()
+
+    def _assign_params(self, new: np.ndarray) -> None:
+        """Install ``new`` as params with no check and no copy. Only for fresh, finite float64
+        arrays of the right shape that the library made itself (the trainer's updates)."""
+        self._params = new
 
     @property
     def n_params(self) -> int:
@@ -130,7 +149,8 @@ class Layer:
     def left_mul_D_z(self, D: np.ndarray, Z: np.ndarray, F: np.ndarray) -> np.ndarray:
         """D_i · D_z f(z_i) for every example i: D (n, ..., h) → (n, ..., k).
 
-        The default builds each dense D_z; structured layers override it.
+        The default builds each dense D_z; structured layers override it. The result may be
+        a read-only view (e.g. when D is broadcast over the batch); callers never write to it.
         """
         J = np.stack([self._D_z(z) for z in Z])
         return D @ J if D.ndim == 3 else np.einsum("nh,nhk->nk", D, J)
@@ -198,8 +218,7 @@ class Linear(Layer):
         return np.kron(np.eye(self._params.shape[0]), z)  # I_h ⊗ zᵀ
 
     def left_mul_D_z(self, D, Z, F):
-        h, k = self._params.shape
-        return (D.reshape(-1, h) @ self._params).reshape(*D.shape[:-1], k)  # D W, one GEMM
+        return _times_matrix(D, self._params)  # D W
 
     def left_mul_D_W(self, D, Z, F):
         # D (I ⊗ zᵀ) puts D[..., a] * z_b at column a·k + b.
@@ -299,7 +318,9 @@ class Affine(Layer):
         return f"Affine(W ∈ {fmt_shape(h, k1 - 1)}, b ∈ {fmt_shape(h)})"
 
     def _f(self, P, Z):
-        return Z @ P[:, :-1].T + P[:, -1]
+        out = Z @ P[:, :-1].T
+        out += P[:, -1]  # in place: one (n, h) array, not two
+        return out
 
     def _D_z(self, z):
         return self.W.copy()
@@ -308,16 +329,20 @@ class Affine(Layer):
         return np.kron(np.eye(self._params.shape[0]), np.append(z, 1.0))  # I_h ⊗ z̃ᵀ
 
     def left_mul_D_z(self, D, Z, F):
-        h, k1 = self._params.shape
-        return (D.reshape(-1, h) @ self.W).reshape(*D.shape[:-1], k1 - 1)
+        return _times_matrix(D, self.W)  # D W
 
     def left_mul_D_W(self, D, Z, F):
-        Zt = np.column_stack([Z, np.ones(len(Z))])
-        out = D[..., :, None] * _expand_rows(Zt, D)[..., None, :]
+        # D (I ⊗ z̃ᵀ) puts D[..., a] * z̃_b at column a·(k+1) + b, with z̃_{k+1} = 1.
+        out = np.empty((*D.shape, self._params.shape[1]))
+        np.multiply(D[..., :, None], _expand_rows(Z, D)[..., None, :], out=out[..., :-1])
+        out[..., -1] = D
         return out.reshape(*D.shape[:-1], self._params.size)
 
     def grad_W_sum(self, G, Z, F):
-        return np.column_stack([G.T @ Z, G.sum(axis=0)])
+        out = np.empty(self._params.shape)  # [Σ_i g_i z_iᵀ | Σ_i g_i], written in place
+        np.matmul(G.T, Z, out=out[:, :-1])
+        G.sum(axis=0, out=out[:, -1])
+        return out
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Losses L(ŷ, y) and their derivatives ∇_ŷ L(ŷ, y), one after the other.
 
 ``loss(yhat, y)`` is a float and ``loss.grad(yhat, y)`` an array shaped like ŷ. For a batch,
-rows are examples; the batch helpers ``_values`` (n,) and ``_grads`` (n, h) are what the
-network uses.
+rows are examples; the batch helpers ``_values`` (n,) and ``_grads`` (n, h), or both at once
+from ``_values_and_grads``, are what the network uses.
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ class Loss:
     def _grads(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _values_and_grads(self, Yhat: np.ndarray, Y: np.ndarray):
+        """(``_values``, ``_grads``); losses whose two share work compute them together."""
+        return self._values(Yhat, Y), self._grads(Yhat, Y)
+
 
 class SquaredError(Loss):
     """L = ‖ŷ − y‖² (lecture 000); ∇_ŷ L = 2(ŷ − y).
@@ -89,10 +93,14 @@ class HalfSquaredError(Loss):
     formula_latex = r"\tfrac12 \lVert \hat y - y \rVert^2"
 
     def _values(self, Yhat, Y):
-        return 0.5 * ((Yhat - Y) ** 2).sum(axis=1)
+        return self._values_and_grads(Yhat, Y)[0]
 
     def _grads(self, Yhat, Y):
         return Yhat - Y
+
+    def _values_and_grads(self, Yhat, Y):
+        R = self._grads(Yhat, Y)  # ŷ − y serves both: L = ½ (ŷ − y)ᵀ(ŷ − y)
+        return 0.5 * np.einsum("ij,ij->i", R, R), R
 
 
 def _require_nonnegative_targets(loss: Loss, Y: np.ndarray) -> None:
@@ -143,10 +151,22 @@ class SoftmaxCrossEntropy(Loss):
         _require_nonnegative_targets(self, Y)
 
     def _values(self, Yhat, Y):
-        return Y.sum(axis=1) * special.logsumexp(Yhat, axis=1) - (Y * Yhat).sum(axis=1)
+        return self._values_and_grads(Yhat, Y)[0]
 
     def _grads(self, Yhat, Y):
-        return Y.sum(axis=1, keepdims=True) * special.softmax(Yhat, axis=1) - Y
+        return self._values_and_grads(Yhat, Y)[1]
+
+    def _values_and_grads(self, Yhat, Y):
+        # One exponential serves both: with M = max_k ŷ_k (the shift that keeps e^{ŷ−M} ≤ 1),
+        # logΣexp(ŷ) = M + log S and softmax(ŷ) = e^{ŷ−M} / S, where S = Σ_k e^{ŷ_k−M}.
+        M = Yhat.max(axis=1, keepdims=True)
+        E = np.exp(Yhat - M)
+        S = E.sum(axis=1, keepdims=True)
+        t = Y.sum(axis=1, keepdims=True)  # Σ_k y_k (1 for one-hot rows)
+        values = t[:, 0] * (M[:, 0] + np.log(S[:, 0])) - np.einsum("ij,ij->i", Y, Yhat)
+        E *= t / S
+        E -= Y
+        return values, E
 
 
 class BinaryCrossEntropy(Loss):

@@ -94,6 +94,10 @@ class Network(Layer):
         for layer, chunk in zip(self.layers, self._split(w), strict=True):
             layer.params = chunk
 
+    def _assign_params(self, new: np.ndarray) -> None:
+        for layer, chunk in zip(self.layers, self._split(new), strict=True):
+            layer._assign_params(chunk)
+
     @property
     def n_params(self) -> int:
         return sum(layer.n_params for layer in self.layers)
@@ -232,7 +236,12 @@ class Network(Layer):
         return self._gradients(X, Y, loss, mode)
 
     def _gradients(self, X: np.ndarray, Y: np.ndarray, loss: Loss, mode: str):
-        """``gradients`` on already-checked arrays (the trainer checks once per fit)."""
+        """``gradients`` on arrays returned by ``_check_batch`` (the trainer checks once per fit).
+
+        Costs (see docs/performance.md): "jacobian" builds every D^(j) as an (n, h_m, h_j)
+        array, "reverse" only the rows ∇_ŷLᵀ D^(j) of shape (n, h_j); both then apply D_{W_j}
+        through the layer's structure, never as an (n, h_j, d_j) array.
+        """
         n = X.shape[0]
         if mode == "lecture":
             traces = [self.backprop(x, y, loss) for x, y in zip(X, self._rows(Y), strict=True)]
@@ -240,23 +249,29 @@ class Network(Layer):
             grads = [sum(tr.grad(j) for tr in traces) / n for j in range(1, self.m + 1)]
             return value, grads
         zs = self._forward_all(X)
-        Y = loss._check(zs[-1], Y)
-        G = loss._grads(zs[-1], Y)  # rows ∇_ŷ L(z_i^(m), y_i)ᵀ
-        value = float(loss._values(zs[-1], Y).mean())
+        if Y.shape == zs[-1].shape:  # Y is already finite float64: only its range is left
+            loss._check_values(zs[-1], Y)
+        else:  # (n,) targets for h_m = 1, or a clear error
+            Y = loss._check(zs[-1], Y)
+        values, G = loss._values_and_grads(zs[-1], Y)  # G: rows ∇_ŷ L(z_i^(m), y_i)ᵀ
+        value = float(values.sum()) / n
         grads = [None] * self.m
         if mode == "reverse":
             for j in range(self.m, 0, -1):  # G holds the row ∇_ŷLᵀ D^(j) of every example
                 L = self.layers[j - 1]
-                grads[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]) / n
+                grads[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]) / n if L.n_params else np.zeros(0)
                 if j > 1:
                     G = L.left_mul_D_z(G, zs[j - 1], zs[j])
             return value, grads
         h_m = zs[-1].shape[1]
-        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example
+        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example (a view)
         for j in range(self.m, 0, -1):
             L = self.layers[j - 1]
-            g = np.einsum("nr,nrh->nh", G, D)  # ∇_ŷLᵀ D^(j), applied after D^(j) is built
-            grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
+            if L.n_params:  # ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}, once D^(j) is built
+                g = np.einsum("nr,nrh->nh", G, D)
+                grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
+            else:  # d_j = 0: the gradient is the empty vector
+                grads[j - 1] = np.zeros(0)
             if j > 1:
                 D = L.left_mul_D_z(D, zs[j - 1], zs[j])  # D^(j-1) = D^(j) D_z f_{W_j}(z^(j-1))
         return value, grads
