@@ -3,17 +3,20 @@
 Run with ``make bench`` (or ``python benchmarks/bench.py [--quick]``). In one run it times, on
 float64 data,
 
-* one step of ``GradientDescent.step`` (forward + gradient + update) in the modes "jacobian"
-  and "reverse", and a hand-written vectorised numpy backprop (``baseline_step``), on
-  tiny (2-2-1 tanh, XOR, n = 4), small (64-32-10 tanh + softmax cross-entropy, n = 1797) and
-  medium (784-128-10, n = 10 000);
-* ``Network.jacobians`` for the small net on n = 256 against a hand-written batched chain;
-* "lecture" mode once on the small case (it has no speed target, only "under a minute").
+* one ``GradientDescent.step`` (input checks + forward + gradient + update) in the modes
+  "jacobian" and "reverse", against ``baseline_step``, a hand-written vectorised numpy
+  backprop of the same network, on tiny (2-2-1 tanh, XOR, n = 4, ½‖ŷ − y‖²), small
+  (64-32-10 tanh + softmax cross-entropy, n = 1797) and medium (784-128-10, n = 10 000);
+* ``Network.jacobians`` of the small net on n = 256 against ``baseline_jacobians``, a
+  hand-written batched chain;
+* "lecture" mode once on the small case (no speed target; it must finish in under a minute).
 
-Times are medians over repeats, interleaved so every mode sees the same machine state. It also
-prints the matmul floor 6·n·P / (measured GEMM rate) and the peak memory of one step (measured
-in a fresh subprocess per case and mode: tracemalloc's peak over the step and the process's
-ru_maxrss). The table is printed and written to benchmarks/results/latest.json.
+Times are medians over repeats; within a repeat every mode runs in turn, so all see the same
+machine state, and each case runs in a fresh process. The floor is 6·n·P flops (forward,
+and two products per weight backward) at the best measured numpy GEMM rate. Peak memory of one
+step is measured in a fresh process per case and mode: tracemalloc's peak during the step and
+the process's peak resident set. The table is printed and written to
+benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ CASES = {
     "medium": ([784, 128, 10], 10_000, "softmax_ce"),
 }
 JAC_CASE = ("small", 256)  # per-example Jacobians of the small net for n = 256
-TARGETS = {  # (case, mode): largest allowed ratio to the baseline
+TARGETS = {  # (case, mode): the largest allowed ratio to the baseline
     ("tiny", "reverse"): 2.0,
     ("small", "reverse"): 1.1,
     ("medium", "reverse"): 1.1,
@@ -60,7 +63,7 @@ TARGETS = {  # (case, mode): largest allowed ratio to the baseline
 # ----------------------------------------------------------------------------------------------
 def make_case(name: str, n: int | None = None):
     """(net, X, Y, loss) for a case; random data of the right shape (timing ignores values)."""
-    sizes, n_default, loss_name = CASES[name]
+    sizes, n_default, _ = CASES[name]
     n = n_default if n is None else n
     net = jnn.mlp(sizes, seed=1)
     if name == "tiny":
@@ -113,7 +116,7 @@ def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str)
 
 def baseline_jacobians(Ps: list[np.ndarray], X: np.ndarray):
     """Per-example D_{W_j} f(x_i) (n, h_m, d_j) and D_x f(x_i) (n, h_m, k) of Affine-tanh-Affine."""
-    (P1, P2) = Ps
+    P1, P2 = Ps
     n = X.shape[0]
     h1, k1 = P1.shape
     h2 = P2.shape[0]
@@ -130,41 +133,18 @@ def baseline_jacobians(Ps: list[np.ndarray], X: np.ndarray):
 
 
 # ----------------------------------------------------------------------------------------------
-# Timing
+# What is timed
 # ----------------------------------------------------------------------------------------------
-def _time_calls(fn, number: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
-
-
-def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
-    """Median seconds per call of each fn; each repeat times every fn once, in turn."""
-    for fn in fns.values():  # warm up (first-touch allocations, BLAS threads)
-        fn()
-    number = {}
-    for name, fn in fns.items():  # calls per repeat so that one repeat lasts ≥ min_time
-        t = _time_calls(fn, 1)
-        number[name] = max(1, int(min_time / max(t, 1e-9)))
-    samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            samples[name].append(_time_calls(fn, number[name]))
-    return {name: statistics.median(s) for name, s in samples.items()}
-
-
-def step_fns(case: str, modes=("jacobian", "reverse")):
+def step_fns(case: str, modes=("jacobian", "reverse")) -> dict:
     """Closures doing one training step each, all starting from the same weights."""
     net0, X, Y, loss = make_case(case)
-    fns = {}
     loss_name = CASES[case][2]
     Ps = [L.params.copy() for L in net0.layers if L.n_params]
-    fns["baseline"] = lambda: baseline_step(Ps, X, Y, loss_name)
+    fns = {"baseline": lambda: baseline_step(Ps, X, Y, loss_name)}
     for mode in modes:
-        net = jnn.mlp(CASES[case][0], seed=1)
+        net = make_case(case)[0]
         gd = jnn.GradientDescent(lr=LR, mode=mode)
-        fns[mode] = (lambda gd=gd, net=net: gd.step(net, X, Y, loss))
+        fns[mode] = lambda gd=gd, net=net: gd.step(net, X, Y, loss)
     return fns
 
 
@@ -176,24 +156,49 @@ def check_baseline_agrees(case: str) -> float:
     v_lib = jnn.GradientDescent(lr=LR).step(net, X, Y, loss)
     lib = [L.params for L in net.layers if L.n_params]
     err = max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in zip(lib, Ps, strict=True))
-    return max(err, abs(v_base - v_lib) / abs(v_lib))
+    return float(max(err, abs(v_base - v_lib) / abs(v_lib)))
 
 
-def jacobian_fns():
+def jacobian_fns() -> tuple[dict, float]:
+    """Closures for the per-example Jacobians, and the largest relative difference."""
     case, n = JAC_CASE
     net, X, _, _ = make_case(case, n)
     Ps = [L.params for L in net.layers if L.n_params]
     (J1, J2), Dx = baseline_jacobians(Ps, X)
     (K1, _, K3), Kx = net.jacobians(X)
-    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in
-              [(K1, J1), (K3, J2), (Kx, Dx)])
+    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b))
+              for a, b in [(K1, J1), (K3, J2), (Kx, Dx)])
     fns = {"baseline": lambda: baseline_jacobians(Ps, X), "jacobians": lambda: net.jacobians(X)}
-    return fns, err
+    return fns, float(err)
+
+
+# ----------------------------------------------------------------------------------------------
+# Timing
+# ----------------------------------------------------------------------------------------------
+def _time_calls(fn, number: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
+    """Median and min seconds per call of each fn; each repeat times every fn once, in turn."""
+    for fn in fns.values():  # warm up: first-touch allocations, BLAS threads
+        fn()
+    number = {name: max(1, int(min_time / max(_time_calls(fn, 1), 1e-9)))
+              for name, fn in fns.items()}  # calls per repeat, so one repeat lasts ≥ min_time
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            samples[name].append(_time_calls(fn, number[name]))
+    return {name: {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name]}
+            for name, s in samples.items()}
 
 
 def matmul_rate() -> float:
     """The machine's float64 GEMM rate in flop/s: best of several 2048³ products (the floor
-    is what matmul alone could reach, so the fastest, least disturbed run is the one)."""
+    is what matmul alone could reach, so the least disturbed run is the one to use)."""
     A = np.random.default_rng(0).normal(size=(2048, 2048))
     B = A.T.copy()
     A @ B
@@ -201,18 +206,44 @@ def matmul_rate() -> float:
     return 2 * 2048**3 / t
 
 
-# ----------------------------------------------------------------------------------------------
-# Peak memory: one step in a fresh process
-# ----------------------------------------------------------------------------------------------
-def peak_memory_child(case: str, mode: str) -> dict:
+def time_case(case: str, repeats: int, min_time: float) -> list[dict]:
+    """The table rows of one case."""
     if case == "jacobians":
-        fns, _ = jacobian_fns()
-        fn = fns[mode]
+        fns, err = jacobian_fns()
+        name, n = JAC_CASE
+        P, flop, what = jnn.mlp(CASES[name][0]).n_params, None, f"D_W and D_x per example ({name})"
     else:
-        fn = step_fns(case, modes=(mode,) if mode != "baseline" else ())[mode]
+        fns, err = step_fns(case), check_baseline_agrees(case)
+        sizes, n, _ = CASES[case]
+        P, what = jnn.mlp(sizes).n_params, "one gradient step"
+        flop = 6 * n * P
+    stats = interleaved_medians(fns, repeats, min_time)
+    base = stats["baseline"]["median_s"]
+    rows = [{"case": case, "what": what, "mode": mode, "n": n, "P": P, **st,
+             "ratio": st["median_s"] / base, "floor_flop": flop,
+             "target": TARGETS.get((case, mode)),
+             "agree": err if mode == "baseline" else None} for mode, st in stats.items()]
+    if case == "small":  # lecture mode: no speed target, but it must finish in under a minute
+        net, X, Y, loss = make_case("small")
+        gd = jnn.GradientDescent(lr=LR, mode="lecture")
+        t = _time_calls(lambda: gd.step(net, X, Y, loss), 1)
+        rows.append({"case": case, "what": what + ", measured once", "mode": "lecture", "n": n,
+                     "P": P, "median_s": t, "min_s": t, "calls": 1, "ratio": t / base,
+                     "floor_flop": flop, "target": None, "agree": None})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Peak memory of one step, in a fresh process
+# ----------------------------------------------------------------------------------------------
+def peak_memory(case: str, mode: str) -> dict:
+    if case == "jacobians":
+        fn = jacobian_fns()[0][mode]
+    else:
+        fn = step_fns(case, modes=() if mode == "baseline" else (mode,))[mode]
     tracemalloc.start()
     fn()
-    _, peak = tracemalloc.get_traced_memory()
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return {"traced_peak_MiB": peak / 2**20, "maxrss_MiB": _high_water_mark_MiB()}
 
@@ -229,14 +260,6 @@ def _high_water_mark_MiB() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def peak_memory(case: str, mode: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--peak", case, mode], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout)
-
-
-# ----------------------------------------------------------------------------------------------
-# Machine description
 # ----------------------------------------------------------------------------------------------
 def machine() -> dict:
     cpu = "unknown"
@@ -247,55 +270,37 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    cfg = np.show_config(mode="dicts") if np.lib.NumpyVersion(np.__version__) >= "1.25.0" else {}
-    blas = cfg.get("Build Dependencies", {}).get("blas", {})
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-    }
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                          "MKL_NUM_THREADS") if k in os.environ}
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}",
+            "thread_env": threads or "default"}
 
 
-# ----------------------------------------------------------------------------------------------
-def run(repeats: int, min_time: float, lecture: bool) -> dict:
+def _child(*args: str):
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout)
+
+
+def run(repeats: int, min_time: float, cases: list[str]) -> dict:
+    """Each case is timed in a fresh process, so none inherits another's allocator state."""
+    load_before = os.getloadavg()
     rate = matmul_rate()
     rows = []
-    for case, (sizes, n, _) in CASES.items():
-        net = jnn.mlp(sizes, seed=1)
-        P = net.n_params
-        times = interleaved_medians(step_fns(case), repeats, min_time)
-        for mode, t in times.items():
-            rows.append({"case": case, "what": "step", "mode": mode, "n": n, "P": P,
-                         "median_s": t, "ratio": t / times["baseline"],
-                         "floor_s": 6 * n * P / rate,
-                         "target": TARGETS.get((case, mode)),
-                         "agree": check_baseline_agrees(case) if mode == "baseline" else None})
-    fns, err = jacobian_fns()
-    times = interleaved_medians(fns, repeats, min_time)
-    case, n = JAC_CASE
-    for mode, t in times.items():
-        rows.append({"case": "jacobians", "what": f"per-example Jacobians ({case})", "mode": mode,
-                     "n": n, "P": jnn.mlp(CASES[case][0]).n_params, "median_s": t,
-                     "ratio": t / times["baseline"], "floor_s": None,
-                     "target": TARGETS.get(("jacobians", mode)),
-                     "agree": err if mode == "baseline" else None})
-    if lecture:
-        net, X, Y, loss = make_case("small")
-        gd = jnn.GradientDescent(lr=LR, mode="lecture")
-        t = _time_calls(lambda: gd.step(net, X, Y, loss), 1)
-        base = next(r for r in rows if r["case"] == "small" and r["mode"] == "baseline")
-        rows.append({"case": "small", "what": "step (measured once)", "mode": "lecture",
-                     "n": CASES["small"][1], "P": base["P"], "median_s": t,
-                     "ratio": t / base["median_s"], "floor_s": base["floor_s"],
-                     "target": None, "agree": None})
+    for case in cases:
+        print(f"timing {case} …", file=sys.stderr, flush=True)
+        rows += _child("--time", case, str(repeats), str(min_time))
     for r in rows:
+        flop = r.pop("floor_flop")
+        r["floor_s"] = None if flop is None else flop / rate
         r["target_met"] = None if r["target"] is None else bool(r["ratio"] <= r["target"])
         if r["mode"] != "lecture":
-            r.update(peak_memory(r["case"], r["mode"]))
+            r.update(_child("--peak", r["case"], r["mode"]))
     return {"machine": machine(), "matmul_gflops": rate / 1e9, "repeats": repeats,
-            "unix_time": time.time(), "rows": rows}
+            "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "rows": rows}
 
 
 def _fmt_t(t: float | None) -> str:
@@ -305,41 +310,48 @@ def _fmt_t(t: float | None) -> str:
 
 
 def table(res: dict) -> str:
-    head = ("| case | mode | n | P | median | ratio to baseline | target | met | floor 6nP "
-            "| peak traced | maxrss |")
-    lines = [head, "|" + " --- |" * 11]
+    lines = ["| case | mode | n | P | median | ratio to baseline | target | met | matmul floor "
+             "| peak traced | peak RSS |", "|" + " --- |" * 11]
     for r in res["rows"]:
         tgt = "-" if r["target"] is None else f"≤ {r['target']:g}×"
-        met = "-" if r["target_met"] is None else ("yes" if r["target_met"] else "NO")
-        mem = (f"{r['traced_peak_MiB']:.1f} MiB", f"{r['maxrss_MiB']:.0f} MiB") \
-            if "traced_peak_MiB" in r else ("-", "-")
+        met = "-" if r["target_met"] is None else ("yes" if r["target_met"] else "**no**")
+        mem = ((f"{r['traced_peak_MiB']:.1f} MiB", f"{r['maxrss_MiB']:.0f} MiB")
+               if "traced_peak_MiB" in r else ("-", "-"))
         lines.append(f"| {r['case']} | {r['mode']} | {r['n']} | {r['P']} | "
                      f"{_fmt_t(r['median_s'])} | {r['ratio']:.2f}× | {tgt} | {met} | "
                      f"{_fmt_t(r['floor_s'])} | {mem[0]} | {mem[1]} |")
     m = res["machine"]
-    lines.append("")
-    lines.append(f"Machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}, numpy "
-                 f"{m['numpy']} ({m['blas']}); measured GEMM rate "
-                 f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} repeats.")
-    agree = [f"{r['case']}: {r['agree']:.1e}" for r in res["rows"] if r["agree"] is not None]
-    lines.append("Baseline vs library, largest relative difference: " + ", ".join(agree) + ".")
+    load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
+    agree = ", ".join(f"{r['case']} {r['agree']:.1e}" for r in res["rows"]
+                      if r["agree"] is not None)
+    lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
+              f"{m['numpy']} ({m['blas']}, threads: {m['thread_env']}); best GEMM rate "
+              f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
+              f"repeats; load average before the run {load}; {res['date_utc']} UTC.",
+              f"Library vs baseline, largest relative difference after one step: {agree}."]
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--min-time", type=float, default=0.2, help="seconds per repeat per mode")
-    ap.add_argument("--quick", action="store_true", help="3 repeats, short, no lecture mode")
+    ap.add_argument("--min-time", type=float, default=0.1, help="seconds per repeat and mode")
+    ap.add_argument("--quick", action="store_true", help="3 short repeats")
+    ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
     ap.add_argument("--no-save", action="store_true", help="do not write latest.json")
+    ap.add_argument("--time", nargs=3, metavar=("CASE", "REPEATS", "MIN_TIME"),
+                    help=argparse.SUPPRESS)
     ap.add_argument("--peak", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.time:
+        print(json.dumps(time_case(args.time[0], int(args.time[1]), float(args.time[2]))))
+        return
     if args.peak:
-        print(json.dumps(peak_memory_child(*args.peak)))
+        print(json.dumps(peak_memory(*args.peak)))
         return
     if args.quick:
-        args.repeats, args.min_time = 3, 0.05
-    res = run(args.repeats, args.min_time, lecture=not args.quick)
+        args.repeats, args.min_time = 3, 0.03
+    res = run(args.repeats, args.min_time, args.cases)
     print(table(res))
     if not args.no_save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -159,12 +159,14 @@ class SoftmaxCrossEntropy(Loss):
     def _values_and_grads(self, Yhat, Y):
         # One exponential serves both: with M = max_k ŷ_k (the shift that keeps e^{ŷ−M} ≤ 1),
         # logΣexp(ŷ) = M + log S and softmax(ŷ) = e^{ŷ−M} / S, where S = Σ_k e^{ŷ_k−M}.
-        M = Yhat.max(axis=1, keepdims=True)
-        E = np.exp(Yhat - M)
-        S = E.sum(axis=1, keepdims=True)
-        t = Y.sum(axis=1, keepdims=True)  # Σ_k y_k (1 for one-hot rows)
-        values = t[:, 0] * (M[:, 0] + np.log(S[:, 0])) - np.einsum("ij,ij->i", Y, Yhat)
-        E *= t / S
+        M = Yhat.max(axis=1)
+        E = Yhat - M[:, None]
+        np.exp(E, out=E)
+        ones = np.ones(Yhat.shape[1])  # row sums as matrix–vector products: faster for short rows
+        S = E @ ones
+        t = Y @ ones  # Σ_k y_k (1 for one-hot rows)
+        values = t * (M + np.log(S)) - np.einsum("ij,ij->i", Y, Yhat)
+        E *= (t / S)[:, None]
         E -= Y
         return values, E
 
