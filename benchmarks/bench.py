@@ -271,34 +271,36 @@ def machine() -> dict:
     except OSError:
         pass
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                          "MKL_NUM_THREADS") if k in os.environ}
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}",
-            "thread_env": threads or "default"}
+            "numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}"}
 
 
-def _child(*args: str):
+def _child(env: dict, *args: str):
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                         text=True)
+                         text=True, env=env)
     return json.loads(out.stdout)
 
 
-def run(repeats: int, min_time: float, cases: list[str]) -> dict:
+def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | None) -> dict:
     """Each case is timed in a fresh process, so none inherits another's allocator state."""
+    env = dict(os.environ)
+    if blas_threads is not None:  # read by OpenBLAS when numpy is imported in the child
+        env.update(OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(blas_threads))
     load_before = os.getloadavg()
-    rate = matmul_rate()
+    rate = _child(env, "--rate")
     rows = []
     for case in cases:
         print(f"timing {case} …", file=sys.stderr, flush=True)
-        rows += _child("--time", case, str(repeats), str(min_time))
+        rows += _child(env, "--time", case, str(repeats), str(min_time))
     for r in rows:
         flop = r.pop("floor_flop")
         r["floor_s"] = None if flop is None else flop / rate
         r["target_met"] = None if r["target"] is None else bool(r["ratio"] <= r["target"])
         if r["mode"] != "lecture":
-            r.update(_child("--peak", r["case"], r["mode"]))
-    return {"machine": machine(), "matmul_gflops": rate / 1e9, "repeats": repeats,
+            r.update(_child(env, "--peak", r["case"], r["mode"]))
+    info = machine()
+    info["blas_threads"] = blas_threads or "default"
+    return {"machine": info, "matmul_gflops": rate / 1e9, "repeats": repeats,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "rows": rows}
 
@@ -325,7 +327,7 @@ def table(res: dict) -> str:
     agree = ", ".join(f"{r['case']} {r['agree']:.1e}" for r in res["rows"]
                       if r["agree"] is not None)
     lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
-              f"{m['numpy']} ({m['blas']}, threads: {m['thread_env']}); best GEMM rate "
+              f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}); best GEMM rate "
               f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
               f"repeats; load average before the run {load}; {res['date_utc']} UTC.",
               f"Library vs baseline, largest relative difference after one step: {agree}."]
@@ -338,7 +340,9 @@ def main(argv=None) -> None:
     ap.add_argument("--min-time", type=float, default=0.1, help="seconds per repeat and mode")
     ap.add_argument("--quick", action="store_true", help="3 short repeats")
     ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
+    ap.add_argument("--blas-threads", type=int, help="BLAS threads (default: the machine's)")
     ap.add_argument("--no-save", action="store_true", help="do not write latest.json")
+    ap.add_argument("--rate", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--time", nargs=3, metavar=("CASE", "REPEATS", "MIN_TIME"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--peak", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
@@ -349,9 +353,12 @@ def main(argv=None) -> None:
     if args.peak:
         print(json.dumps(peak_memory(*args.peak)))
         return
+    if args.rate:
+        print(json.dumps(matmul_rate()))
+        return
     if args.quick:
         args.repeats, args.min_time = 3, 0.03
-    res = run(args.repeats, args.min_time, args.cases)
+    res = run(args.repeats, args.min_time, args.cases, args.blas_threads)
     print(table(res))
     if not args.no_save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -34,13 +34,27 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
-    if finite and not np.isfinite(arr).all():
+    if finite and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name} contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
             "NaN and infinity cannot be differentiated through."
         )
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no entry is NaN or ±inf.
+
+    For a large array a finite sum proves it (NaN and ±inf propagate through +) in one pass,
+    without a boolean temporary the size of the input; a sum that is not finite (or overflows)
+    falls back to the entry-wise test.
+    """
+    if arr.size > 2**16:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(arr.sum()):
+                return True
+    return bool(np.isfinite(arr).all())
 
 
 def _to_float64(a, name: str) -> np.ndarray:

@@ -30,6 +30,14 @@ def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
     return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
 
 
+def _is_scratch(v: np.ndarray, shape: tuple, *inputs: np.ndarray) -> bool:
+    """True when v is a writable array of the given shape that shares no memory with the
+    inputs, so a result can be written into it (a φ' that returns its input, such as
+    φ(z) = e^z with φ'(z) = f(z), or a read-only broadcast, is left alone)."""
+    return (v.flags.writeable and v.shape == shape
+            and not any(np.may_share_memory(v, a) for a in inputs))
+
+
 def _times_matrix(D: np.ndarray, M: np.ndarray) -> np.ndarray:
     """D_i M for every example i: D (n, ..., h), M (h, k) → (n, ..., k), as one GEMM.
 
@@ -371,6 +379,8 @@ class Elementwise(Layer):
     def left_mul_D_z(self, D, Z, F):
         v = _expand_rows(self.dphi(Z, F), D)  # D diag(φ'(z)) scales the columns of D
         if D.ndim != 3:
+            if _is_scratch(v, D.shape, Z, F):  # dphi made a new array: reuse it for D ∘ v
+                return np.multiply(D, v, out=v)
             return D * v
         # Copy φ'(z_i) into each of D_i's r rows first: the in-place product then runs over
         # whole (r, h) blocks, which is faster than numpy's many short loops of length h.

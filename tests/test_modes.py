@@ -28,6 +28,16 @@ def rel_err(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), np.finfo(float).tiny))
 
 
+class Exp(jnn.Elementwise):
+    """φ(z) = e^z, whose φ' returns the forward output itself (not a new array)."""
+
+    def phi(self, z):
+        return np.exp(z)
+
+    def dphi(self, z, fz):
+        return fz
+
+
 def probabilities(rng, n, h):
     P = rng.uniform(0.1, 1.0, (n, h))
     return P / P.sum(axis=1, keepdims=True)
@@ -63,6 +73,12 @@ def sigmoid_binary_cross_entropy(rng):
     return net, rng.normal(size=(5, 2)), rng.uniform(0, 1, (5, 2)), jnn.BinaryCrossEntropy()
 
 
+def user_layer_reusing_its_output(rng):
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)) / 2, rng.normal(size=3) / 2), Exp(),
+                       jnn.Affine(rng.normal(size=(2, 3)), rng.normal(size=2))])
+    return net, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), jnn.HalfSquaredError()
+
+
 def scalar_output_squared(rng):
     # Targets of shape (n,) for h_m = 1, and a Softmax in the middle of the network.
     net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)), rng.normal(size=3)), jnn.Softmax(),
@@ -71,7 +87,8 @@ def scalar_output_squared(rng):
 
 
 ARCHITECTURES = [mlp_half_squared, softmax_layer_cross_entropy, nested_softmax_cross_entropy,
-                 sigmoid_binary_cross_entropy, scalar_output_squared]
+                 sigmoid_binary_cross_entropy, user_layer_reusing_its_output,
+                 scalar_output_squared]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -203,12 +220,12 @@ def layers_and_inputs(rng):
         (jnn.Affine(rng.normal(size=(3, 4)), rng.normal(size=3)), 4),
         (jnn.Tanh(), 4), (jnn.Sigmoid(), 4), (jnn.ReLU(), 4), (jnn.LeakyReLU(0.2), 4),
         (jnn.Identity(), 4), (jnn.Swish(beta=0.7), 4), (jnn.Softmax(), 4),
-        (inner, 4),
+        (inner, 4), (Exp(), 4),
     ]
 
 
 LAYER_IDS = ["Linear", "Bias", "Affine", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity",
-             "Swish", "Softmax", "Network"]
+             "Swish", "Softmax", "Network", "user Exp"]
 
 
 @pytest.mark.parametrize("index", range(len(LAYER_IDS)), ids=LAYER_IDS)
@@ -237,3 +254,17 @@ def test_structured_products_equal_the_dense_jacobians(index, upstream):
         assert g.shape == layer.params.shape
         assert rel_err(g, summed) <= 1e-13
     assert np.array_equal(Z, Z0) and np.array_equal(F, F0) and np.array_equal(D, D0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_large_batches_are_still_checked_entry_by_entry_for_non_finite_values(bad):
+    # Big inputs take a one-pass check (a finite sum); it must neither miss a bad entry nor
+    # reject finite values whose sum overflows.
+    net = jnn.mlp([300, 2, 1])
+    X = np.full((400, 300), 1e306)
+    Y = np.zeros((400, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        net.gradients(X, Y, jnn.HalfSquaredError())  # finite, although X.sum() overflows
+    X[123, 45] = bad
+    with pytest.raises(ValueError, match=r"X \(rows z\^\(0\) = x_i\).*non-finite.*123"):
+        net.gradients(X, Y, jnn.HalfSquaredError())
