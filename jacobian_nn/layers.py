@@ -378,15 +378,15 @@ class Elementwise(Layer):
 
     def left_mul_D_z(self, D, Z, F):
         v = _expand_rows(self.dphi(Z, F), D)  # D diag(φ'(z)) scales the columns of D
-        if D.ndim != 3:
-            if _is_scratch(v, D.shape, Z, F):  # dphi made a new array: reuse it for D ∘ v
-                return np.multiply(D, v, out=v)
-            return D * v
-        # Copy φ'(z_i) into each of D_i's r rows first: the in-place product then runs over
-        # whole (r, h) blocks, which is faster than numpy's many short loops of length h.
-        out = v.repeat(D.shape[1], axis=1)
-        out *= D
-        return out
+        if D.ndim == 3 and D.shape[-1] < 64:
+            # Short rows: copy φ'(z_i) into each of D_i's r rows first; the in-place product
+            # then runs over whole (r, h) blocks instead of numpy's many loops of length h.
+            out = v.repeat(D.shape[1], axis=1)
+            out *= D
+            return out
+        if _is_scratch(v, D.shape, Z, F):  # dphi made a new array: reuse it for D ∘ v
+            return np.multiply(D, v, out=v)
+        return D * v
 
     def left_mul_D_W(self, D, Z, F):
         return np.zeros((*D.shape[:-1], 0))

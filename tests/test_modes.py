@@ -221,11 +221,12 @@ def layers_and_inputs(rng):
         (jnn.Tanh(), 4), (jnn.Sigmoid(), 4), (jnn.ReLU(), 4), (jnn.LeakyReLU(0.2), 4),
         (jnn.Identity(), 4), (jnn.Swish(beta=0.7), 4), (jnn.Softmax(), 4),
         (inner, 4), (Exp(), 4),
+        (jnn.Tanh(), 70),  # rows of 64 or more take another route through left_mul_D_z
     ]
 
 
 LAYER_IDS = ["Linear", "Bias", "Affine", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity",
-             "Swish", "Softmax", "Network", "user Exp"]
+             "Swish", "Softmax", "Network", "user Exp", "Tanh, h = 70"]
 
 
 @pytest.mark.parametrize("index", range(len(LAYER_IDS)), ids=LAYER_IDS)
