@@ -103,7 +103,7 @@ class GradientDescent:
         """
         value, grads = net.gradients(X, Y, loss, mode=self.mode)
         new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
-        if not all(np.isfinite(p).all() for p in new):
+        if not all(np.isfinite(p).all() for p in new if p.size):
             raise ValueError(
                 f"GradientDescent.step: a weight became non-finite (loss at W_t: {value:.6g}); "
                 f"the network was left unchanged. Try a smaller learning rate than "
