@@ -336,8 +336,8 @@ def table(res: dict) -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--min-time", type=float, default=0.1, help="seconds per repeat and mode")
+    ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--min-time", type=float, default=0.05, help="seconds per repeat and mode")
     ap.add_argument("--quick", action="store_true", help="3 short repeats")
     ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
     ap.add_argument("--blas-threads", type=int, help="BLAS threads (default: the machine's)")

@@ -340,10 +340,8 @@ class Affine(Layer):
         return _times_matrix(D, self.W)  # D W
 
     def left_mul_D_W(self, D, Z, F):
-        # D (I ⊗ z̃ᵀ) puts D[..., a] * z̃_b at column a·(k+1) + b, with z̃_{k+1} = 1.
-        out = np.empty((*D.shape, self._params.shape[1]))
-        np.multiply(D[..., :, None], _expand_rows(Z, D)[..., None, :], out=out[..., :-1])
-        out[..., -1] = D
+        Zt = np.column_stack([Z, np.ones(len(Z))])
+        out = D[..., :, None] * _expand_rows(Zt, D)[..., None, :]
         return out.reshape(*D.shape[:-1], self._params.size)
 
     def grad_W_sum(self, G, Z, F):
