@@ -159,7 +159,7 @@ class SoftmaxCrossEntropy(Loss):
     def _values_and_grads(self, Yhat, Y):
         # One exponential serves both: with M = max_k ŷ_k (the shift that keeps e^{ŷ−M} ≤ 1),
         # logΣexp(ŷ) = M + log S and softmax(ŷ) = e^{ŷ−M} / S, where S = Σ_k e^{ŷ_k−M}.
-        M = Yhat.max(axis=1)
+        M = _row_max(Yhat)
         E = Yhat - M[:, None]
         np.exp(E, out=E)
         ones = np.ones(Yhat.shape[1])  # row sums as matrix–vector products: faster for short rows
@@ -169,6 +169,17 @@ class SoftmaxCrossEntropy(Loss):
         E *= (t / S)[:, None]
         E -= Y
         return values, E
+
+
+def _row_max(A: np.ndarray) -> np.ndarray:
+    """max_k A[i, k] for every row i of A (n, h).
+
+    numpy reduces along short rows slowly, one row at a time; for h ≤ 32 reducing a transposed
+    copy down its columns is several times faster (measured; beyond that it is slower).
+    """
+    if A.shape[1] <= 32:
+        return np.ascontiguousarray(A.T).max(axis=0)
+    return A.max(axis=1)
 
 
 class BinaryCrossEntropy(Loss):
