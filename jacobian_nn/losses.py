@@ -11,6 +11,7 @@ import numpy as np
 from scipy import special
 
 from ._validate import as_real_array
+from .layers import _ones
 
 
 class Loss:
@@ -162,9 +163,8 @@ class SoftmaxCrossEntropy(Loss):
         M = _row_max(Yhat)
         E = Yhat - M[:, None]
         np.exp(E, out=E)
-        ones = np.ones(Yhat.shape[1])  # row sums as matrix–vector products: faster for short rows
-        S = E @ ones
-        t = Y @ ones  # Σ_k y_k (1 for one-hot rows)
+        S = E @ _ones(Yhat.shape[1])
+        t = Y @ _ones(Yhat.shape[1])  # Σ_k y_k (1 for one-hot rows)
         values = t * (M + np.log(S)) - np.einsum("ij,ij->i", Y, Yhat)
         E *= (t / S)[:, None]
         E -= Y

@@ -102,7 +102,8 @@ class GradientDescent:
         Raises ValueError, leaving ``net`` unchanged, if a new weight would be non-finite.
         """
         value, grads = net.gradients(X, Y, loss, mode=self.mode)
-        new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
+        new = [L.params - self.lr * g if g.size else L.params
+               for L, g in zip(net.layers, grads, strict=True)]
         if not all(np.isfinite(p).all() for p in new if p.size):
             raise ValueError(
                 f"GradientDescent.step: a weight became non-finite (loss at W_t: {value:.6g}); "
