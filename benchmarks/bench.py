@@ -341,7 +341,8 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="3 short repeats")
     ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
     ap.add_argument("--blas-threads", type=int, help="BLAS threads (default: the machine's)")
-    ap.add_argument("--no-save", action="store_true", help="do not write latest.json")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    ap.add_argument("--no-save", action="store_true", help="do not write the JSON")
     ap.add_argument("--rate", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--time", nargs=3, metavar=("CASE", "REPEATS", "MIN_TIME"),
                     help=argparse.SUPPRESS)
@@ -361,9 +362,9 @@ def main(argv=None) -> None:
     res = run(args.repeats, args.min_time, args.cases, args.blas_threads)
     print(table(res))
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(res, indent=2) + "\n")
-        print(f"\nwrote {RESULTS.relative_to(HERE.parent)}")
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(res, indent=2) + "\n")
+        print(f"\nwrote {args.output}")
 
 
 if __name__ == "__main__":
