@@ -308,6 +308,8 @@ def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | Non
 def _fmt_t(t: float | None) -> str:
     if t is None:
         return "-"
+    if t < 1e-6:
+        return f"{t * 1e9:.1f} ns"
     return f"{t * 1e6:.1f} µs" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
 
 
