@@ -27,13 +27,28 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
     finite : bool
         Reject NaN and infinity.
     """
-    if type(a) is np.ndarray and a.dtype == np.float64:  # the common case, checked cheaply
-        arr = a
-    else:
-        arr = _to_float64(a, name)
+    if isinstance(a, str | bytes):
+        raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
+    try:
+        arr = np.asarray(a)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(
+            f"{name} must be a rectangular real-valued array; numpy could not build one "
+            f"({err}). Check that every row has the same length."
+        ) from None
+    if arr.dtype == object:
+        raise TypeError(
+            f"{name} must be a rectangular real-valued array, got an object array "
+            "(ragged rows or mixed types?)."
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.")
+    arr = arr.astype(np.float64, copy=False)
     if finite and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
@@ -55,29 +70,6 @@ def _all_finite(arr: np.ndarray) -> bool:
             if np.isfinite(arr.sum()):
                 return True
     return bool(np.isfinite(arr).all())
-
-
-def _to_float64(a, name: str) -> np.ndarray:
-    """``as_real_array``'s conversion of anything array-like, with its type checks."""
-    if isinstance(a, str | bytes):
-        raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
-    try:
-        arr = np.asarray(a)
-    except ValueError as err:  # ragged nested lists
-        raise ValueError(
-            f"{name} must be a rectangular real-valued array; numpy could not build one "
-            f"({err}). Check that every row has the same length."
-        ) from None
-    if arr.dtype == object:
-        raise TypeError(
-            f"{name} must be a rectangular real-valued array, got an object array "
-            "(ragged rows or mixed types?)."
-        )
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
-    return arr.astype(np.float64, copy=False)
 
 
 def positive_float(value, name: str) -> float:

@@ -337,6 +337,13 @@ class Network(Layer):
         return np.concatenate(parts)
 
 
+def _require_loss(loss) -> None:
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
+        )
+
+
 def _rows_times(G: np.ndarray, D: np.ndarray) -> np.ndarray:
     """Rows G_i D_i for every example: G (n, r), D (n, r, h) → (n, h); here ∇_ŷLᵀ D^(j).
 
@@ -353,13 +360,6 @@ def _rows_times(G: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 _IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core EPYC
-
-
-def _require_loss(loss) -> None:
-    if not isinstance(loss, Loss):
-        raise TypeError(
-            f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
-        )
 
 
 class Trace:

@@ -97,19 +97,9 @@ class GradientDescent:
                 f"mode={self.mode!r})")
 
     def step(self, net: Network, X, Y, loss: Loss) -> float:
-        """Apply one update W_{t+1,j} = W_{t,j} − α ∇_{W_j}(mean loss); return the loss at W_t.
-
-        Raises ValueError, leaving ``net`` unchanged, if a new weight would be non-finite.
-        """
+        """Apply one update W_{t+1,j} = W_{t,j} − α ∇_{W_j}(mean loss); return the loss at W_t."""
         value, grads = net.gradients(X, Y, loss, mode=self.mode)
-        new = [L.params - self.lr * g if g.size else L.params
-               for L, g in zip(net.layers, grads, strict=True)]
-        if not all(np.isfinite(p).all() for p in new if p.size):
-            raise ValueError(
-                f"GradientDescent.step: a weight became non-finite (loss at W_t: {value:.6g}); "
-                f"the network was left unchanged. Try a smaller learning rate than "
-                f"lr = {self.lr:g}."
-            )
+        new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
         _assign(net, new)
         return value
 
@@ -167,7 +157,13 @@ class GradientDescent:
 
 
 def _assign(net: Network, params: list[np.ndarray]) -> None:
-    # The trainer's own fresh, finite arrays: installed as they are, without the setter's
-    # checks and copy (params are replaced, never written into, so ``last_good`` stays valid).
+    # The trainer's own fresh arrays: installed as they are, without the public setter's checks
+    # and copy (params are replaced, never written into, so ``last_good`` stays valid). One
+    # finiteness check first, so that no update can leave NaN or inf weights, nor a mixed W.
+    if not all(np.isfinite(p).all() for p in params if p.size):
+        raise ValueError(
+            "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network was "
+            "left unchanged. Try a smaller learning rate."
+        )
     for layer, p in zip(net.layers, params, strict=True):
         layer._assign_params(p)
