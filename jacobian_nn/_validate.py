@@ -41,9 +41,9 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
             f"{name} must be a rectangular real-valued array, got an object array "
             "(ragged rows or mixed types?)."
         )
-    if np.iscomplexobj(arr):
+    if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    if arr.dtype.kind not in "biufm":  # numbers (timedelta64 counts as one) and booleans
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)

@@ -33,11 +33,11 @@ def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def _is_scratch(v: np.ndarray, shape: tuple, *inputs: np.ndarray) -> bool:
-    """True when v is a writable array of the given shape that shares no memory with the
-    inputs, so a result can be written into it (a φ' that returns its input, such as
+    """True when v is a new writable array of the given shape, not one of the inputs nor a
+    view, so a result can be written into it (a φ' that returns its input, such as
     φ(z) = e^z with φ'(z) = f(z), or a read-only broadcast, is left alone)."""
-    return (v.flags.writeable and v.shape == shape
-            and not any(np.may_share_memory(v, a) for a in inputs))
+    return (v.flags.writeable and v.base is None and v.shape == shape
+            and all(v is not a for a in inputs))
 
 
 @functools.lru_cache(maxsize=8)
