@@ -7,7 +7,7 @@ Output:                     ∇_{W_j} L(f_W(x), y)ᵀ = ∇_ŷ L(z^(m), y)ᵀ D_
 
 ``Network.backprop`` runs exactly these lines for one example and keeps every matrix in a
 ``Trace``. ``Network.gradients`` averages ∇_{W_j} L over a batch in one of three modes that
-give the same numbers (see ``docs/conventions.md``):
+give the same numbers (why, and what each costs: ``docs/performance.md``):
 
 * ``"lecture"``  – ``backprop`` per example, every Jacobian materialised;
 * ``"jacobian"`` – all examples at once, D^(j) stacked as (n, h_m, h_j), each layer's
