@@ -141,10 +141,13 @@ def test_training_runs_agree_across_modes():
 
 
 def test_a_step_that_would_make_weights_non_finite_leaves_the_network_unchanged():
-    net = jnn.Network([jnn.Linear([[1.0]])])
+    # f(x) = b (a x), L = (b a x − y)², x = 1, y = −1, a = 1, b = 0.01: r = 1.01,
+    # ∂L/∂a = 2 r b = 0.0202 (a finite update at lr = 1e308) but ∂L/∂b = 2 r a = 2.02 (b
+    # overflows). Neither layer may change: no NaN/inf weights and no half-applied update.
+    net = jnn.Network([jnn.Linear([[1.0]]), jnn.Linear([[0.01]])])
     before = net.params.copy()
     with np.errstate(over="ignore"), pytest.raises(ValueError, match="non-finite"):
-        jnn.GradientDescent(lr=1e308).step(net, [[1e10]], [[-1e10]], jnn.SquaredError())
+        jnn.GradientDescent(lr=1e308).step(net, [[1.0]], [[-1.0]], jnn.SquaredError())
     assert np.array_equal(net.params, before)
 
 
