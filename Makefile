@@ -35,5 +35,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check jacobian_nn tests
 	$(PY) -m ruff format --check jacobian_nn tests
 
+# Timing is never part of `make test`: this writes benchmarks/results/latest.json.
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

@@ -17,6 +17,7 @@ Every layer offers two views of the same derivatives:
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +31,40 @@ if TYPE_CHECKING:
 
 def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
     """View the per-example vectors v (n, h) so they broadcast against D (n, ..., h)."""
-    return np.expand_dims(v, axis=tuple(range(1, D.ndim - 1)))
+    if D.ndim == 2:
+        return v
+    return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
+
+
+def _is_scratch(v: np.ndarray, shape: tuple, *inputs: np.ndarray) -> bool:
+    """True when v is a new writable array of the given shape, not one of the inputs nor a
+    view, so a result can be written into it (a φ' that returns its input, such as
+    φ(z) = e^z with φ'(z) = f(z), or a read-only broadcast, is left alone)."""
+    return (v.flags.writeable and v.base is None and v.shape == shape
+            and all(v is not a for a in inputs))
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(n: int) -> np.ndarray:
+    """A read-only vector of n ones: sums over the batch or over short rows as matrix–vector
+    products, several times faster than numpy's reductions along those axes."""
+    v = np.ones(n)
+    v.flags.writeable = False
+    return v
+
+
+def _times_matrix(D: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """D_i M for every example i: D (n, ..., h), M (h, k) → (n, ..., k), as one GEMM.
+
+    When D is one matrix broadcast over the batch (stride 0, as D^(m) = I is), so is the
+    product: it is computed once and broadcast (a read-only view) instead of copying D.
+    """
+    if D.ndim == 2:  # rows: already one GEMM
+        return D @ M
+    h, k = M.shape
+    if D.strides[0] == 0:
+        return np.broadcast_to(D[0] @ M, (*D.shape[:-1], k))
+    return (D.reshape(-1, h) @ M).reshape(*D.shape[:-1], k)
 
 
 class Layer:
@@ -66,6 +100,11 @@ class Layer:
                 f"got shape {new.shape}."
             )
         self._params = new.copy()
+
+    def _assign_params(self, new: np.ndarray) -> None:
+        """Install ``new`` as params with no check and no copy. Only for fresh, finite float64
+        arrays of the right shape that the library made itself (the trainer's updates)."""
+        self._params = new
 
     @property
     def n_params(self) -> int:
@@ -148,7 +187,8 @@ class Layer:
     def left_mul_D_z(self, D: np.ndarray, Z: np.ndarray, F: np.ndarray) -> np.ndarray:
         """D_i · D_z f(z_i) for every example i: D (n, ..., h) → (n, ..., k).
 
-        The default builds each dense D_z; structured layers override it.
+        The default builds each dense D_z; structured layers override it. The result may be
+        a read-only view (e.g. when D is broadcast over the batch); callers never write to it.
         """
         J = np.stack([self._D_z(z) for z in Z])
         return D @ J if D.ndim == 3 else np.einsum("nh,nhk->nk", D, J)
@@ -216,8 +256,7 @@ class Linear(Layer):
         return np.kron(np.eye(self._params.shape[0]), z)  # I_h ⊗ zᵀ
 
     def left_mul_D_z(self, D, Z, F):
-        h, k = self._params.shape
-        return (D.reshape(-1, h) @ self._params).reshape(*D.shape[:-1], k)  # D W, one GEMM
+        return _times_matrix(D, self._params)  # D W
 
     def left_mul_D_W(self, D, Z, F):
         # D (I ⊗ zᵀ) puts D[..., a] * z_b at column a·k + b.
@@ -320,7 +359,9 @@ class Affine(Layer):
         return f"Affine(W ∈ {fmt_shape(h, k1 - 1)}, b ∈ {fmt_shape(h)})"
 
     def _f(self, P, Z):
-        return Z @ P[:, :-1].T + P[:, -1]
+        out = Z @ P[:, :-1].T
+        out += P[:, -1]  # in place: one (n, h) array, not two
+        return out
 
     def _D_z(self, z):
         return self.W.copy()
@@ -329,8 +370,7 @@ class Affine(Layer):
         return np.kron(np.eye(self._params.shape[0]), np.append(z, 1.0))  # I_h ⊗ z̃ᵀ
 
     def left_mul_D_z(self, D, Z, F):
-        h, k1 = self._params.shape
-        return (D.reshape(-1, h) @ self.W).reshape(*D.shape[:-1], k1 - 1)
+        return _times_matrix(D, self.W)  # D W
 
     def left_mul_D_W(self, D, Z, F):
         Zt = np.column_stack([Z, np.ones(len(Z))])
@@ -338,7 +378,10 @@ class Affine(Layer):
         return out.reshape(*D.shape[:-1], self._params.size)
 
     def grad_W_sum(self, G, Z, F):
-        return np.column_stack([G.T @ Z, G.sum(axis=0)])
+        out = np.empty(self._params.shape)  # [Σ_i g_i z_iᵀ | Σ_i g_i], written in place
+        np.matmul(G.T, Z, out=out[:, :-1])
+        np.matmul(_ones(G.shape[0]), G, out=out[:, -1])
+        return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -365,7 +408,16 @@ class Elementwise(Layer):
         return np.zeros((z.shape[0], 0))
 
     def left_mul_D_z(self, D, Z, F):
-        return D * _expand_rows(self.dphi(Z, F), D)  # D diag(φ'(z)) scales columns
+        v = _expand_rows(self.dphi(Z, F), D)  # D diag(φ'(z)) scales the columns of D
+        if D.ndim == 3 and D.shape[-1] < 64:
+            # Short rows: copy φ'(z_i) into each of D_i's r rows first; the in-place product
+            # then runs over whole (r, h) blocks instead of numpy's many loops of length h.
+            out = v.repeat(D.shape[1], axis=1)
+            out *= D
+            return out
+        if _is_scratch(v, D.shape, Z, F):  # dphi made a new array: reuse it for D ∘ v
+            return np.multiply(D, v, out=v)
+        return D * v
 
     def left_mul_D_W(self, D, Z, F):
         return np.zeros((*D.shape[:-1], 0))
@@ -403,7 +455,8 @@ class Tanh(Elementwise):
         return np.tanh(z)
 
     def dphi(self, z, fz):
-        return 1.0 - fz * fz
+        d = fz * fz
+        return np.subtract(1.0, d, out=d)  # 1 − tanh² z, without a second temporary
 
 
 class Sigmoid(Elementwise):

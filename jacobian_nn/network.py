@@ -7,7 +7,7 @@ Output:                     ∇_{W_j} L(f_W(x), y)ᵀ = ∇_ŷ L(z^(m), y)ᵀ D_
 
 ``Network.backprop`` runs exactly these lines for one example and keeps every matrix in a
 ``Trace``. ``Network.gradients`` averages ∇_{W_j} L over a batch in one of three modes that
-give the same numbers (see ``docs/conventions.md``):
+give the same numbers (why, and what each costs: ``docs/performance.md``):
 
 * ``"lecture"``  – ``backprop`` per example, every Jacobian materialised;
 * ``"jacobian"`` – all examples at once, D^(j) stacked as (n, h_m, h_j), each layer's
@@ -18,6 +18,7 @@ give the same numbers (see ``docs/conventions.md``):
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -103,6 +104,10 @@ class Network(Layer):
         for layer, chunk in zip(self.layers, self._split(w), strict=True):
             layer.params = chunk
 
+    def _assign_params(self, new: np.ndarray) -> None:
+        for layer, chunk in zip(self.layers, self._split(new), strict=True):
+            layer._assign_params(chunk)
+
     @property
     def n_params(self) -> int:
         return sum(layer.n_params for layer in self.layers)
@@ -129,6 +134,11 @@ class Network(Layer):
 
     def _where(self) -> str:
         return f"layer 1 ({self.layers[0].describe()}) expects z^(0) = x"
+
+    @functools.cached_property
+    def _batch_name(self) -> str:
+        """How messages name a batch X; built once, as the layers' shapes never change."""
+        return f"X (rows z^(0) = x_i): {self._where()}"
 
     def _f(self, P, Z):
         for j, (layer, Pj) in enumerate(zip(self.layers, self._split(P), strict=True), 1):
@@ -215,7 +225,7 @@ class Network(Layer):
     # -- batches --
     def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
         _require_loss(loss)
-        X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
+        X = self._check_input(X, self._batch_name, ndim=(2,))
         if X.shape[0] == 0:
             raise ValueError("X holds no examples (n = 0).")
         Y = as_real_array(Y, "Y", ndim=(1, 2))
@@ -252,7 +262,12 @@ class Network(Layer):
         return self._gradients(X, Y, loss, mode)
 
     def _gradients(self, X: np.ndarray, Y: np.ndarray, loss: Loss, mode: str):
-        """``gradients`` on already-checked arrays (the trainer checks once per fit)."""
+        """``gradients`` on arrays returned by ``_check_batch`` (the trainer checks once per fit).
+
+        Costs (see docs/performance.md): "jacobian" builds every D^(j) as an (n, h_m, h_j)
+        array, "reverse" only the rows ∇_ŷLᵀ D^(j) of shape (n, h_j); both then apply D_{W_j}
+        through the layer's structure, never as an (n, h_j, d_j) array.
+        """
         n = X.shape[0]
         if mode == "lecture":
             traces = [self.backprop(x, y, loss) for x, y in zip(X, self._rows(Y), strict=True)]
@@ -260,23 +275,29 @@ class Network(Layer):
             grads = [sum(tr.grad(j) for tr in traces) / n for j in range(1, self.m + 1)]
             return value, grads
         zs = self._forward_all(X)
-        Y = loss._check(zs[-1], Y)
-        G = loss._grads(zs[-1], Y)  # rows ∇_ŷ L(z_i^(m), y_i)ᵀ
-        value = float(loss._values(zs[-1], Y).mean())
+        if Y.shape == zs[-1].shape:  # Y is already finite float64: only its range is left
+            loss._check_values(zs[-1], Y)
+        else:  # (n,) targets for h_m = 1, or a clear error
+            Y = loss._check(zs[-1], Y)
+        values, G = loss._values_and_grads(zs[-1], Y)  # G: rows ∇_ŷ L(z_i^(m), y_i)ᵀ
+        value = float(values.sum()) / n
         grads = [None] * self.m
         if mode == "reverse":
             for j in range(self.m, 0, -1):  # G holds the row ∇_ŷLᵀ D^(j) of every example
                 L = self.layers[j - 1]
-                grads[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]) / n
+                grads[j - 1] = L.grad_W_sum(G, zs[j - 1], zs[j]) / n if L.n_params else np.zeros(0)
                 if j > 1:
                     G = L.left_mul_D_z(G, zs[j - 1], zs[j])
             return value, grads
         h_m = zs[-1].shape[1]
-        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example
+        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example (a view)
         for j in range(self.m, 0, -1):
             L = self.layers[j - 1]
-            g = np.einsum("nr,nrh->nh", G, D)  # ∇_ŷLᵀ D^(j), applied after D^(j) is built
-            grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
+            if L.n_params:  # ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}, once D^(j) is built
+                g = _rows_times(G, D)
+                grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
+            else:  # d_j = 0: the gradient is the empty vector
+                grads[j - 1] = np.zeros(0)
             if j > 1:
                 D = L.left_mul_D_z(D, zs[j - 1], zs[j])  # D^(j-1) = D^(j) D_z f_{W_j}(z^(j-1))
         return value, grads
@@ -295,7 +316,7 @@ class Network(Layer):
         D_x : ndarray, shape (n, h_m, k)
             Entry [i] is D_x f_W(x_i) = D^(0) for example i.
         """
-        X = self._check_input(X, f"X (rows z^(0) = x_i): {self._where()}", ndim=(2,))
+        X = self._check_input(X, self._batch_name, ndim=(2,))
         zs = self._forward_all(X)
         n, h_m = zs[-1].shape
         D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))
@@ -400,6 +421,24 @@ def _require_loss(loss) -> None:
         raise TypeError(
             f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
         )
+
+
+def _rows_times(G: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Rows G_i D_i for every example: G (n, r), D (n, r, h) → (n, h); here ∇_ŷLᵀ D^(j).
+
+    The same numbers (to rounding) by the fastest of three routes, as measured by
+    benchmarks/bench.py: one GEMM when D is one matrix broadcast over the batch (D^(m) = I);
+    numpy's batched matmul (a small product per example) while D fits in cache; einsum's
+    streaming loop for larger D.
+    """
+    if D.strides[0] == 0:
+        return G @ D[0]
+    if D.nbytes <= _IN_CACHE_BYTES:
+        return np.matmul(G[:, None, :], D)[:, 0, :]
+    return np.einsum("nr,nrh->nh", G, D)
+
+
+_IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core EPYC
 
 
 class Trace:

@@ -276,5 +276,13 @@ class GradientDescent:
 
 
 def _assign(net: Network, params: list[np.ndarray]) -> None:
+    # The trainer's own fresh arrays: installed as they are, without the public setter's checks
+    # and copy (params are replaced, never written into, so ``last_good`` stays valid). One
+    # finiteness check first, so that no update can leave NaN or inf weights, nor a mixed W.
+    if not all(np.isfinite(p).all() for p in params if p.size):
+        raise ValueError(
+            "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network was "
+            "left unchanged. Try a smaller learning rate."
+        )
     for layer, p in zip(net.layers, params, strict=True):
-        layer.params = p
+        layer._assign_params(p)

@@ -1,0 +1,373 @@
+"""Benchmark: one full-batch gradient step per mode against a hand-written numpy baseline.
+
+Run with ``make bench`` (or ``python benchmarks/bench.py [--quick]``). In one run it times, on
+float64 data,
+
+* one ``GradientDescent.step`` (input checks + forward + gradient + update) in the modes
+  "jacobian" and "reverse", against ``baseline_step``, a hand-written vectorised numpy
+  backprop of the same network, on tiny (2-2-1 tanh, XOR, n = 4, ½‖ŷ − y‖²), small
+  (64-32-10 tanh + softmax cross-entropy, n = 1797) and medium (784-128-10, n = 10 000);
+* ``Network.jacobians`` of the small net on n = 256 against ``baseline_jacobians``, a
+  hand-written batched chain;
+* "lecture" mode once on the small case (no speed target; it must finish in under a minute).
+
+Times are medians over repeats; within a repeat every mode runs in turn, so all see the same
+machine state, and each case runs in a fresh process. The floor is 6·n·P flops (forward,
+and two products per weight backward) at the best measured numpy GEMM rate. Peak memory of one
+step is measured in a fresh process per case and mode: tracemalloc's peak during the step and
+the process's peak resident set. The table is printed and written to
+benchmarks/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+import jacobian_nn as jnn
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "latest.json"
+LR = 0.1
+
+# name: (layer widths, n, loss)
+CASES = {
+    "tiny": ([2, 2, 1], 4, "half_squared"),
+    "small": ([64, 32, 10], 1797, "softmax_ce"),
+    "medium": ([784, 128, 10], 10_000, "softmax_ce"),
+}
+JAC_CASE = ("small", 256)  # per-example Jacobians of the small net for n = 256
+TARGETS = {  # (case, mode): the largest allowed ratio to the baseline
+    ("tiny", "reverse"): 2.0,
+    ("small", "reverse"): 1.1,
+    ("medium", "reverse"): 1.1,
+    ("small", "jacobian"): 1.5,
+    ("medium", "jacobian"): 1.5,
+    ("jacobians", "jacobians"): 1.2,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Data and networks
+# ----------------------------------------------------------------------------------------------
+def make_case(name: str, n: int | None = None):
+    """(net, X, Y, loss) for a case; random data of the right shape (timing ignores values)."""
+    sizes, n_default, _ = CASES[name]
+    n = n_default if n is None else n
+    net = jnn.mlp(sizes, seed=1)
+    if name == "tiny":
+        X, Y = jnn.datasets.xor()
+        return net, X, Y, jnn.HalfSquaredError()
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0.0, 1.0, (n, sizes[0]))  # like pixel intensities scaled to [0, 1]
+    Y = jnn.datasets.one_hot(rng.integers(0, sizes[-1], n), sizes[-1])
+    return net, X, Y, jnn.SoftmaxCrossEntropy()
+
+
+# ----------------------------------------------------------------------------------------------
+# The hand-written baselines: plain vectorised numpy, no library code
+# ----------------------------------------------------------------------------------------------
+def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str) -> float:
+    """One full-batch gradient step of Affine → tanh → … → Affine, params P = [W | b] in place.
+
+    Returns the mean loss before the update, as ``GradientDescent.step`` does.
+    """
+    n = X.shape[0]
+    acts = [X]
+    for i, P in enumerate(Ps):
+        A = acts[-1] @ P[:, :-1].T
+        A += P[:, -1]
+        if i < len(Ps) - 1:
+            np.tanh(A, out=A)
+        acts.append(A)
+    S = acts[-1]  # scores ŷ
+    if loss == "softmax_ce":  # Y one-hot: L = logsumexp(ŷ) − yᵀŷ, ∇ = softmax(ŷ) − y
+        M = S.max(axis=1, keepdims=True)
+        E = np.exp(S - M)
+        T = E.sum(axis=1, keepdims=True)
+        value = float(np.mean(np.log(T[:, 0]) + M[:, 0] - np.einsum("ij,ij->i", Y, S)))
+        G = E / T - Y
+    else:  # ½‖ŷ − y‖²
+        G = S - Y
+        value = 0.5 * float(np.einsum("ij,ij->", G, G)) / n
+    step = LR / n
+    for i in range(len(Ps) - 1, -1, -1):
+        P, Z = Ps[i], acts[i]
+        gW = G.T @ Z
+        gb = G.sum(axis=0)
+        if i > 0:
+            G = G @ P[:, :-1]
+            G *= 1.0 - Z * Z  # tanh' = 1 − tanh²
+        P[:, :-1] -= step * gW
+        P[:, -1] -= step * gb
+    return value
+
+
+def baseline_jacobians(Ps: list[np.ndarray], X: np.ndarray):
+    """Per-example D_{W_j} f(x_i) (n, h_m, d_j) and D_x f(x_i) (n, h_m, k) of Affine-tanh-Affine."""
+    P1, P2 = Ps
+    n = X.shape[0]
+    h1, k1 = P1.shape
+    h2 = P2.shape[0]
+    T = np.tanh(X @ P1[:, :-1].T + P1[:, -1])
+    ones = np.ones((n, 1))
+    T1 = np.hstack([T, ones])
+    X1 = np.hstack([X, ones])
+    eye = np.eye(h2)
+    J2 = (eye[None, :, :, None] * T1[:, None, None, :]).reshape(n, h2, h2 * (h1 + 1))
+    D1 = P2[None, :, :-1] * (1.0 - T * T)[:, None, :]  # W_2 diag(tanh')
+    J1 = (D1[:, :, :, None] * X1[:, None, None, :]).reshape(n, h2, h1 * k1)
+    Dx = (D1.reshape(-1, h1) @ P1[:, :-1]).reshape(n, h2, k1 - 1)
+    return [J1, J2], Dx
+
+
+# ----------------------------------------------------------------------------------------------
+# What is timed
+# ----------------------------------------------------------------------------------------------
+def step_fns(case: str, modes=("jacobian", "reverse")) -> dict:
+    """Closures doing one training step each, all starting from the same weights."""
+    net0, X, Y, loss = make_case(case)
+    loss_name = CASES[case][2]
+    Ps = [L.params.copy() for L in net0.layers if L.n_params]
+    fns = {"baseline": lambda: baseline_step(Ps, X, Y, loss_name)}
+    for mode in modes:
+        net = make_case(case)[0]
+        gd = jnn.GradientDescent(lr=LR, mode=mode)
+        fns[mode] = lambda gd=gd, net=net: gd.step(net, X, Y, loss)
+    return fns
+
+
+def check_baseline_agrees(case: str) -> float:
+    """Largest relative difference between one library step and one baseline step."""
+    net, X, Y, loss = make_case(case)
+    Ps = [L.params.copy() for L in net.layers if L.n_params]
+    v_base = baseline_step(Ps, X, Y, CASES[case][2])
+    v_lib = jnn.GradientDescent(lr=LR).step(net, X, Y, loss)
+    lib = [L.params for L in net.layers if L.n_params]
+    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in zip(lib, Ps, strict=True))
+    return float(max(err, abs(v_base - v_lib) / abs(v_lib)))
+
+
+def jacobian_fns() -> tuple[dict, float]:
+    """Closures for the per-example Jacobians, and the largest relative difference."""
+    case, n = JAC_CASE
+    net, X, _, _ = make_case(case, n)
+    Ps = [L.params for L in net.layers if L.n_params]
+    (J1, J2), Dx = baseline_jacobians(Ps, X)
+    (K1, _, K3), Kx = net.jacobians(X)
+    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b))
+              for a, b in [(K1, J1), (K3, J2), (Kx, Dx)])
+    fns = {"baseline": lambda: baseline_jacobians(Ps, X), "jacobians": lambda: net.jacobians(X)}
+    return fns, float(err)
+
+
+# ----------------------------------------------------------------------------------------------
+# Timing
+# ----------------------------------------------------------------------------------------------
+def _time_calls(fn, number: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
+    """Median and min seconds per call of each fn; each repeat times every fn once, in turn."""
+    for fn in fns.values():  # warm up: first-touch allocations, BLAS threads
+        fn()
+    number = {name: max(1, int(min_time / max(_time_calls(fn, 1), 1e-9)))
+              for name, fn in fns.items()}  # calls per repeat, so one repeat lasts ≥ min_time
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            samples[name].append(_time_calls(fn, number[name]))
+    return {name: {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name]}
+            for name, s in samples.items()}
+
+
+def matmul_rate() -> float:
+    """The machine's float64 GEMM rate in flop/s: best of several 2048³ products (the floor
+    is what matmul alone could reach, so the least disturbed run is the one to use)."""
+    A = np.random.default_rng(0).normal(size=(2048, 2048))
+    B = A.T.copy()
+    A @ B
+    t = min(_time_calls(lambda: A @ B, 1) for _ in range(7))
+    return 2 * 2048**3 / t
+
+
+def time_case(case: str, repeats: int, min_time: float) -> list[dict]:
+    """The table rows of one case."""
+    if case == "jacobians":
+        fns, err = jacobian_fns()
+        name, n = JAC_CASE
+        P, flop, what = jnn.mlp(CASES[name][0]).n_params, None, f"D_W and D_x per example ({name})"
+    else:
+        fns, err = step_fns(case), check_baseline_agrees(case)
+        sizes, n, _ = CASES[case]
+        P, what = jnn.mlp(sizes).n_params, "one gradient step"
+        flop = 6 * n * P
+    stats = interleaved_medians(fns, repeats, min_time)
+    base = stats["baseline"]["median_s"]
+    rows = [{"case": case, "what": what, "mode": mode, "n": n, "P": P, **st,
+             "ratio": st["median_s"] / base, "floor_flop": flop,
+             "target": TARGETS.get((case, mode)),
+             "agree": err if mode == "baseline" else None} for mode, st in stats.items()]
+    if case == "small":  # lecture mode: no speed target, but it must finish in under a minute
+        net, X, Y, loss = make_case("small")
+        gd = jnn.GradientDescent(lr=LR, mode="lecture")
+        t = _time_calls(lambda: gd.step(net, X, Y, loss), 1)
+        rows.append({"case": case, "what": what + ", measured once", "mode": "lecture", "n": n,
+                     "P": P, "median_s": t, "min_s": t, "calls": 1, "ratio": t / base,
+                     "floor_flop": flop, "target": None, "agree": None})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Peak memory of one step, in a fresh process
+# ----------------------------------------------------------------------------------------------
+def peak_memory(case: str, mode: str) -> dict:
+    if case == "jacobians":
+        fn = jacobian_fns()[0][mode]
+    else:
+        fn = step_fns(case, modes=() if mode == "baseline" else (mode,))[mode]
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"traced_peak_MiB": peak / 2**20, "maxrss_MiB": _high_water_mark_MiB()}
+
+
+def _high_water_mark_MiB() -> float:
+    """Peak resident memory of this process. Linux keeps ru_maxrss across exec (it would
+    report the parent's peak), so read VmHWM, which starts afresh with the new program."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------------------------
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}"}
+
+
+def _child(env: dict, *args: str):
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True, env=env)
+    return json.loads(out.stdout)
+
+
+def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | None) -> dict:
+    """Each case is timed in a fresh process, so none inherits another's allocator state."""
+    env = dict(os.environ)
+    if blas_threads is not None:  # read by OpenBLAS when numpy is imported in the child
+        env.update(OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(blas_threads))
+    load_before = os.getloadavg()
+    rate = _child(env, "--rate")
+    rows = []
+    for case in cases:
+        print(f"timing {case} …", file=sys.stderr, flush=True)
+        rows += _child(env, "--time", case, str(repeats), str(min_time))
+    for r in rows:
+        flop = r.pop("floor_flop")
+        r["floor_s"] = None if flop is None else flop / rate
+        r["target_met"] = None if r["target"] is None else bool(r["ratio"] <= r["target"])
+        if r["mode"] != "lecture":
+            r.update(_child(env, "--peak", r["case"], r["mode"]))
+    info = machine()
+    info["blas_threads"] = blas_threads or "default"
+    return {"machine": info, "matmul_gflops": rate / 1e9, "repeats": repeats,
+            "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "rows": rows}
+
+
+def _fmt_t(t: float | None) -> str:
+    if t is None:
+        return "-"
+    if t < 1e-6:
+        return f"{t * 1e9:.1f} ns"
+    return f"{t * 1e6:.1f} µs" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def table(res: dict) -> str:
+    lines = ["| case | mode | n | P | median | ratio to baseline | target | met | matmul floor "
+             "| peak traced | peak RSS |", "|" + " --- |" * 11]
+    for r in res["rows"]:
+        tgt = "-" if r["target"] is None else f"≤ {r['target']:g}×"
+        met = "-" if r["target_met"] is None else ("yes" if r["target_met"] else "**no**")
+        mem = ((f"{r['traced_peak_MiB']:.1f} MiB", f"{r['maxrss_MiB']:.0f} MiB")
+               if "traced_peak_MiB" in r else ("-", "-"))
+        lines.append(f"| {r['case']} | {r['mode']} | {r['n']} | {r['P']} | "
+                     f"{_fmt_t(r['median_s'])} | {r['ratio']:.2f}× | {tgt} | {met} | "
+                     f"{_fmt_t(r['floor_s'])} | {mem[0]} | {mem[1]} |")
+    m = res["machine"]
+    load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
+    agree = ", ".join(f"{r['case']} {r['agree']:.1e}" for r in res["rows"]
+                      if r["agree"] is not None)
+    lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
+              f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}); best GEMM rate "
+              f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
+              f"repeats; load average before the run {load}; {res['date_utc']} UTC.",
+              f"Library vs baseline, largest relative difference after one step: {agree}."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--min-time", type=float, default=0.05, help="seconds per repeat and mode")
+    ap.add_argument("--quick", action="store_true", help="3 short repeats")
+    ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
+    ap.add_argument("--blas-threads", type=int, help="BLAS threads (default: the machine's)")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    ap.add_argument("--no-save", action="store_true", help="do not write the JSON")
+    ap.add_argument("--rate", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--time", nargs=3, metavar=("CASE", "REPEATS", "MIN_TIME"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--peak", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.time:
+        print(json.dumps(time_case(args.time[0], int(args.time[1]), float(args.time[2]))))
+        return
+    if args.peak:
+        print(json.dumps(peak_memory(*args.peak)))
+        return
+    if args.rate:
+        print(json.dumps(matmul_rate()))
+        return
+    if args.quick:
+        args.repeats, args.min_time = 3, 0.03
+    res = run(args.repeats, args.min_time, args.cases, args.blas_threads)
+    print(table(res))
+    if not args.no_save:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(res, indent=2) + "\n")
+        print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""Issue 4: the three gradient modes, per-example Jacobians and the structured layer products.
+
+References are independent of the code under test: the "lecture" mode runs lecture 000's
+recursion with every dense matrix; the dense D_z/D_W are themselves checked against numerical
+differentiation in the core tests; per-example Jacobians are also checked here against
+scipy's numerical differentiation of the forward map alone.
+"""
+
+import copy
+import inspect
+import tracemalloc
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import jacobian_nn as jnn
+
+MODES = ("lecture", "jacobian", "reverse")
+
+
+def rel_err(a, b) -> float:
+    """max |a − b| / max |b| (0 when both are empty)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape
+    if b.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), np.finfo(float).tiny))
+
+
+class Exp(jnn.Elementwise):
+    """φ(z) = e^z, whose φ' returns the forward output itself (not a new array)."""
+
+    def phi(self, z):
+        return np.exp(z)
+
+    def dphi(self, z, fz):
+        return fz
+
+
+def probabilities(rng, n, h):
+    P = rng.uniform(0.1, 1.0, (n, h))
+    return P / P.sum(axis=1, keepdims=True)
+
+
+# Each builder returns (net, X, Y, loss) for a random architecture.
+def mlp_half_squared(rng):
+    net = jnn.Network([jnn.Affine(rng.normal(size=(4, 3)), rng.normal(size=4)), jnn.Tanh(),
+                       jnn.Affine(rng.normal(size=(2, 4)), rng.normal(size=2))])
+    return net, rng.normal(size=(7, 3)), rng.normal(size=(7, 2)), jnn.HalfSquaredError()
+
+
+def softmax_layer_cross_entropy(rng):
+    net = jnn.Network([jnn.Linear(rng.normal(size=(5, 3))), jnn.Bias(rng.normal(size=5)),
+                       jnn.Swish(beta=1.3), jnn.Affine(rng.normal(size=(4, 5)), rng.normal(size=4)),
+                       jnn.Softmax()])
+    return net, rng.normal(size=(6, 3)), probabilities(rng, 6, 4), jnn.CrossEntropy()
+
+
+def nested_softmax_cross_entropy(rng):
+    inner = jnn.Network([jnn.Linear(rng.normal(size=(3, 3))), jnn.Tanh(),
+                         jnn.Affine(rng.normal(size=(3, 3)), rng.normal(size=3))])
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 4)), rng.normal(size=3)), jnn.Sigmoid(),
+                       inner, jnn.Swish(), jnn.Linear(rng.normal(size=(3, 3)))])
+    Y = jnn.datasets.one_hot(rng.integers(0, 3, 8), 3)
+    return net, rng.normal(size=(8, 4)), Y, jnn.SoftmaxCrossEntropy()
+
+
+def sigmoid_binary_cross_entropy(rng):
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)), rng.normal(size=3)),
+                       jnn.LeakyReLU(0.1), jnn.Bias(rng.normal(size=3)),
+                       jnn.Linear(rng.normal(size=(2, 3))), jnn.Sigmoid()])
+    return net, rng.normal(size=(5, 2)), rng.uniform(0, 1, (5, 2)), jnn.BinaryCrossEntropy()
+
+
+def user_layer_reusing_its_output(rng):
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)) / 2, rng.normal(size=3) / 2), Exp(),
+                       jnn.Affine(rng.normal(size=(2, 3)), rng.normal(size=2))])
+    return net, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), jnn.HalfSquaredError()
+
+
+def scalar_output_squared(rng):
+    # Targets of shape (n,) for h_m = 1, and a Softmax in the middle of the network.
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)), rng.normal(size=3)), jnn.Softmax(),
+                       jnn.Linear(rng.normal(size=(1, 3))), jnn.Identity()])
+    return net, rng.normal(size=(6, 2)), rng.normal(size=6), jnn.SquaredError()
+
+
+ARCHITECTURES = [mlp_half_squared, softmax_layer_cross_entropy, nested_softmax_cross_entropy,
+                 sigmoid_binary_cross_entropy, user_layer_reusing_its_output,
+                 scalar_output_squared]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("build", ARCHITECTURES)
+def test_the_three_modes_give_the_same_loss_and_gradients(build, seed):
+    net, X, Y, loss = build(np.random.default_rng(seed))
+    X0, Y0 = X.copy(), Y.copy()
+    ref_value, ref_grads = net.gradients(X, Y, loss, mode="lecture")
+    assert any(g.size for g in ref_grads)
+    for mode in ("jacobian", "reverse"):
+        value, grads = net.gradients(X, Y, loss, mode=mode)
+        assert value == pytest.approx(ref_value, rel=1e-12)
+        assert len(grads) == net.m
+        for layer, g, ref in zip(net.layers, grads, ref_grads, strict=True):
+            assert g.shape == layer.params.shape
+            assert rel_err(g, ref) <= 1e-12, (mode, layer)
+    assert np.array_equal(X, X0) and np.array_equal(Y, Y0)  # user arrays untouched
+
+
+@pytest.mark.parametrize("build", ARCHITECTURES)
+def test_the_batch_gradient_is_the_mean_of_the_per_example_traces(build):
+    # The lecture's formula ∇_{W_j}Lᵀ = ∇_ŷLᵀ D^(j) D_{W_j} f_{W_j}, one example at a time.
+    net, X, Y, loss = build(np.random.default_rng(7))
+    Y2 = Y.reshape(len(X), -1)
+    traces = [net.backprop(x, y, loss) for x, y in zip(X, Y2, strict=True)]
+    _, grads = net.gradients(X, Y, loss)
+    for j in range(1, net.m + 1):
+        by_hand = np.mean([tr.grad_yhat @ tr.D(j) @ tr.local_D_W(j) for tr in traces], axis=0)
+        assert rel_err(grads[j - 1].ravel(), by_hand) <= 1e-12
+
+
+def test_the_trainer_and_gradients_default_to_the_batched_jacobian_mode():
+    assert jnn.GradientDescent(lr=0.1).mode == "jacobian"
+    assert inspect.signature(jnn.Network.gradients).parameters["mode"].default == "jacobian"
+    assert inspect.signature(jnn.GradientDescent).parameters["mode"].default == "jacobian"
+
+
+def test_training_runs_agree_across_modes():
+    # A nested Network as a layer: the trainer updates its layers through it.
+    X, Y = jnn.datasets.xor()
+    runs = {}
+    for mode in MODES:
+        net = jnn.Network([jnn.mlp([2, 3, 3], seed=4), jnn.Tanh(), jnn.mlp([3, 1], seed=5)])
+        hist = jnn.GradientDescent(lr=0.5, max_iters=30, mode=mode).fit(
+            net, X, Y, jnn.HalfSquaredError())
+        runs[mode] = (np.array(hist.losses), net.params)
+    for mode in ("jacobian", "reverse"):
+        assert rel_err(runs[mode][0], runs["lecture"][0]) <= 1e-12
+        assert rel_err(runs[mode][1], runs["lecture"][1]) <= 1e-12
+
+
+def test_a_step_that_would_make_weights_non_finite_leaves_the_network_unchanged():
+    # f(x) = b (a x), L = (b a x − y)², x = 1, y = −1, a = 1, b = 0.01: r = 1.01,
+    # ∂L/∂a = 2 r b = 0.0202 (a finite update at lr = 1e308) but ∂L/∂b = 2 r a = 2.02 (b
+    # overflows). Neither layer may change: no NaN/inf weights and no half-applied update.
+    net = jnn.Network([jnn.Linear([[1.0]]), jnn.Linear([[0.01]])])
+    before = net.params.copy()
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="non-finite"):
+        jnn.GradientDescent(lr=1e308).step(net, [[1.0]], [[-1.0]], jnn.SquaredError())
+    assert np.array_equal(net.params, before)
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-example Jacobians
+# ----------------------------------------------------------------------------------------------
+def numerical_D_W(net, j, x):
+    """D_{W_j} f_W(x) from forward evaluations only, perturbing layer j's params."""
+    shape = net.layers[j - 1].params.shape
+
+    def f(w):
+        clone = copy.deepcopy(net)
+        clone.layers[j - 1].params = w.reshape(shape)
+        return clone(x)
+
+    return jnn.numerical_jacobian(f, net.layers[j - 1].params.ravel())
+
+
+@pytest.mark.parametrize("build", ARCHITECTURES)
+def test_per_example_jacobians_equal_the_lecture_loop(build):
+    net, X, Y, loss = build(np.random.default_rng(3))
+    X0 = X.copy()
+    D_W, D_x = net.jacobians(X)
+    n, h_m = X.shape[0], net(X).shape[1]
+    assert D_x.shape == (n, h_m, X.shape[1])
+    Y2 = Y.reshape(n, -1)
+    for i, (x, y) in enumerate(zip(X, Y2, strict=True)):
+        tr = net.backprop(x, y, loss)
+        assert rel_err(D_x[i], tr.D(0)) <= 1e-12
+        for j in range(1, net.m + 1):
+            assert D_W[j - 1].shape == (n, h_m, net.layers[j - 1].n_params)
+            assert rel_err(D_W[j - 1][i], tr.D_W(j)) <= 1e-12
+    assert np.array_equal(X, X0)
+
+
+def test_per_example_jacobians_match_numerical_differentiation():
+    net, X, _, _ = nested_softmax_cross_entropy(np.random.default_rng(5))
+    X = X[:3]
+    D_W, D_x = net.jacobians(X)
+    for i, x in enumerate(X):
+        assert_allclose(D_x[i], jnn.numerical_jacobian(net, x), rtol=1e-7, atol=1e-9)
+        for j in range(1, net.m + 1):
+            if net.layers[j - 1].n_params:
+                assert_allclose(D_W[j - 1][i], numerical_D_W(net, j, x), rtol=1e-7, atol=1e-9)
+
+
+def test_the_default_path_never_builds_a_per_example_D_W_tensor():
+    # An (n, h_m, d_1) tensor here would be 200·10·2040·8 B ≈ 31 MiB; every D^(j) of the
+    # default mode is at most (n, h_m, 40), 0.6 MiB. The traced peak must stay far below.
+    net = jnn.mlp([50, 40, 10], seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 50))
+    Y = jnn.datasets.one_hot(rng.integers(0, 10, 200), 10)
+    dense_bytes = 200 * 10 * net.layers[0].n_params * 8
+    tracemalloc.start()
+    try:
+        net.gradients(X, Y, jnn.SoftmaxCrossEntropy())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < dense_bytes / 8
+
+
+# ----------------------------------------------------------------------------------------------
+# Structured products against the dense matrices, one example at a time
+# ----------------------------------------------------------------------------------------------
+def layers_and_inputs(rng):
+    inner = jnn.Network([jnn.Linear(rng.normal(size=(3, 4))), jnn.Tanh(),
+                         jnn.Affine(rng.normal(size=(2, 3)), rng.normal(size=2))])
+    return [
+        (jnn.Linear(rng.normal(size=(3, 4))), 4),
+        (jnn.Bias(rng.normal(size=4)), 4),
+        (jnn.Affine(rng.normal(size=(3, 4)), rng.normal(size=3)), 4),
+        (jnn.Tanh(), 4), (jnn.Sigmoid(), 4), (jnn.ReLU(), 4), (jnn.LeakyReLU(0.2), 4),
+        (jnn.Identity(), 4), (jnn.Swish(beta=0.7), 4), (jnn.Softmax(), 4),
+        (inner, 4), (Exp(), 4),
+        (jnn.Tanh(), 70),  # rows of 64 or more take another route through left_mul_D_z
+    ]
+
+
+LAYER_IDS = ["Linear", "Bias", "Affine", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity",
+             "Swish", "Softmax", "Network", "user Exp", "Tanh, h = 70"]
+
+
+@pytest.mark.parametrize("index", range(len(LAYER_IDS)), ids=LAYER_IDS)
+@pytest.mark.parametrize("upstream", ["rows (n, h)", "stacked (n, r, h)", "broadcast (n, r, h)"])
+def test_structured_products_equal_the_dense_jacobians(index, upstream):
+    rng = np.random.default_rng(11 + index)
+    layer, k = layers_and_inputs(rng)[index]
+    n, r = 5, 3
+    Z = rng.normal(size=(n, k))
+    F = layer(Z)
+    h = F.shape[1]
+    if upstream == "rows (n, h)":
+        D = rng.normal(size=(n, h))
+    elif upstream == "stacked (n, r, h)":
+        D = rng.normal(size=(n, r, h))
+    else:  # one matrix for every example, as D^(m) = I is
+        D = np.broadcast_to(rng.normal(size=(r, h)), (n, r, h))
+    Z0, F0, D0 = Z.copy(), F.copy(), np.array(D)
+    dense_z = np.stack([D[i] @ layer.D_z(Z[i]) for i in range(n)])
+    dense_W = np.stack([D[i] @ layer.D_W(Z[i]) for i in range(n)])
+    assert rel_err(layer.left_mul_D_z(D, Z, F), dense_z) <= 1e-13
+    assert rel_err(layer.left_mul_D_W(D, Z, F), dense_W) <= 1e-13
+    if upstream == "rows (n, h)":
+        summed = sum(D[i] @ layer.D_W(Z[i]) for i in range(n)).reshape(layer.params.shape)
+        g = layer.grad_W_sum(D, Z, F)
+        assert g.shape == layer.params.shape
+        assert rel_err(g, summed) <= 1e-13
+    assert np.array_equal(Z, Z0) and np.array_equal(F, F0) and np.array_equal(D, D0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_large_batches_are_still_checked_entry_by_entry_for_non_finite_values(bad):
+    # Big inputs take a one-pass check (a finite sum); it must neither miss a bad entry nor
+    # reject finite values whose sum overflows.
+    net = jnn.mlp([300, 2, 1])
+    X = np.full((400, 300), 1e306)
+    Y = np.zeros((400, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        net.gradients(X, Y, jnn.HalfSquaredError())  # finite, although X.sum() overflows
+    X[123, 45] = bad
+    with pytest.raises(ValueError, match=r"X \(rows z\^\(0\) = x_i\).*non-finite.*123"):
+        net.gradients(X, Y, jnn.HalfSquaredError())
