@@ -36,14 +36,6 @@ def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
     return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
 
 
-def _is_scratch(v: np.ndarray, shape: tuple, *inputs: np.ndarray) -> bool:
-    """True when v is a new writable array of the given shape, not one of the inputs nor a
-    view, so a result can be written into it (a φ' that returns its input, such as
-    φ(z) = e^z with φ'(z) = f(z), or a read-only broadcast, is left alone)."""
-    return (v.flags.writeable and v.base is None and v.shape == shape
-            and all(v is not a for a in inputs))
-
-
 @functools.lru_cache(maxsize=8)
 def _ones(n: int) -> np.ndarray:
     """A read-only vector of n ones: sums over the batch or over short rows as matrix–vector
@@ -415,8 +407,6 @@ class Elementwise(Layer):
             out = v.repeat(D.shape[1], axis=1)
             out *= D
             return out
-        if _is_scratch(v, D.shape, Z, F):  # dphi made a new array: reuse it for D ∘ v
-            return np.multiply(D, v, out=v)
         return D * v
 
     def left_mul_D_W(self, D, Z, F):
