@@ -183,7 +183,12 @@ def _time_calls(fn, number: int) -> float:
 
 
 def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
-    """Median and min seconds per call of each fn; each repeat times every fn once, in turn."""
+    """Median and min seconds per call of each fn; each repeat times every fn once, in turn.
+
+    ``ratio`` is the median over repeats of (fn's time / the baseline's time in the same
+    repeat): the two ran back to back under the same load, so on a shared machine the paired
+    ratio is steadier than a ratio of separately taken medians.
+    """
     for fn in fns.values():  # warm up: first-touch allocations, BLAS threads
         fn()
     number = {name: max(1, int(min_time / max(_time_calls(fn, 1), 1e-9)))
@@ -192,7 +197,9 @@ def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
     for _ in range(repeats):
         for name, fn in fns.items():
             samples[name].append(_time_calls(fn, number[name]))
-    return {name: {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name]}
+    base = samples["baseline"]
+    return {name: {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name],
+                   "ratio": statistics.median(t / b for t, b in zip(s, base, strict=True))}
             for name, s in samples.items()}
 
 
@@ -219,8 +226,7 @@ def time_case(case: str, repeats: int, min_time: float) -> list[dict]:
         flop = 6 * n * P
     stats = interleaved_medians(fns, repeats, min_time)
     base = stats["baseline"]["median_s"]
-    rows = [{"case": case, "what": what, "mode": mode, "n": n, "P": P, **st,
-             "ratio": st["median_s"] / base, "floor_flop": flop,
+    rows = [{"case": case, "what": what, "mode": mode, "n": n, "P": P, **st, "floor_flop": flop,
              "target": TARGETS.get((case, mode)),
              "agree": err if mode == "baseline" else None} for mode, st in stats.items()]
     if case == "small":  # lecture mode: no speed target, but it must finish in under a minute
@@ -331,7 +337,8 @@ def table(res: dict) -> str:
     lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
               f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}); best GEMM rate "
               f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
-              f"repeats; load average before the run {load}; {res['date_utc']} UTC.",
+              "repeats, ratios the median of per-repeat ratios; "
+              f"load average before the run {load}; {res['date_utc']} UTC.",
               f"Library vs baseline, largest relative difference after one step: {agree}."]
     return "\n".join(lines)
 
