@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) -m jacobian_nn tanh
 
 test: $(STAMP)
-	$(PY) -m ruff check jacobian_nn tests
+	$(PY) -m ruff check jacobian_nn tests benchmarks
 	$(PY) -m pytest
 
 notebooks-run: $(STAMP)
@@ -32,8 +32,8 @@ notebooks: notebooks-run
 	$(VENV)/bin/jupyter lab --allow-root --ServerApp.root_dir=notebooks
 
 lint: $(STAMP)
-	$(PY) -m ruff check jacobian_nn tests
-	$(PY) -m ruff format --check jacobian_nn tests
+	$(PY) -m ruff check jacobian_nn tests benchmarks
+	$(PY) -m ruff format --check jacobian_nn tests benchmarks
 
 # Timing is never part of `make test`: this writes benchmarks/results/latest.json.
 bench: $(STAMP)
