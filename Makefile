@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean notebooks notebooks-run
+.PHONY: demo test bench clean notebooks notebooks-run
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,6 @@ notebooks-run: $(STAMP)
 # --allow-root: these machines log in as root, where JupyterLab otherwise refuses to start.
 notebooks: notebooks-run
 	$(VENV)/bin/jupyter lab --allow-root --ServerApp.root_dir=notebooks
-
-lint: $(STAMP)
-	$(PY) -m ruff check jacobian_nn tests benchmarks
-	$(PY) -m ruff format --check jacobian_nn tests benchmarks
 
 # Timing is never part of `make test`: this writes benchmarks/results/latest.json.
 bench: $(STAMP)
