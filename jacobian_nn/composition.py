@@ -117,9 +117,6 @@ class Concat(Layer):
         return f"Concat({_inline(self.f_a)}, {_inline(self.f_b)})"
 
     # -- forward, D_z, D_W side by side --
-    def forward(self, z) -> np.ndarray:
-        return self._f(self.params, self._check_input(z, self._where()))
-
     def _f(self, P, Z):
         P_a, P_b = self._split(P)
         return np.concatenate([self.f_a._f(P_a, Z), self.f_b._f(P_b, Z)], axis=-1)  # ⊕
@@ -214,9 +211,6 @@ class Residual(Layer):
 
     def __repr__(self) -> str:
         return f"Residual({_inline(self.g)})"
-
-    def forward(self, z) -> np.ndarray:
-        return self._f(self.params, self._check_input(z, self._where()))
 
     def _g(self, P, Z):
         G = self.g._f(P, Z)

@@ -151,7 +151,7 @@ class Layer:
     def forward(self, z) -> np.ndarray:
         """f(z) for z of shape (k,), or row by row for Z of shape (n, k) giving (n, h)."""
         Z = self._check_input(z, self._where())
-        return self._f(self._params, Z)
+        return self._f(self.params, Z)
 
     def D_z(self, z) -> np.ndarray:
         """D_z f(z) ∈ R^{h×k}: entry [i, a] = ∂f_i/∂z_a, for one example z of shape (k,)."""
