@@ -132,18 +132,21 @@ class Layer:
         return layer_to_latex(self)
 
     # -- the public, checked API --
-    def _check_input(self, z, where: str, ndim=(1, 2)) -> np.ndarray:
-        # `where` reads "<layer> expects <symbol>"; dtype and ndim messages need a noun.
-        who, _, symbol = where.rpartition(" expects ")
-        Z = as_real_array(z, f"{who}: {symbol}" if who else where, ndim=ndim)
+    def _check_input(self, z, where: tuple[str, str], ndim=(1, 2)) -> np.ndarray:
+        """z as float64, or an error naming ``where`` = (who, symbol), e.g. ("Tanh", "z")."""
+        who, symbol = where
+        Z = as_real_array(z, f"{who}: {symbol}", ndim=ndim)
         k = self.in_size
         if k is not None and Z.shape[-1] != k:
             batch = f" (or a batch ∈ {fmt_shape('n', k)})" if 2 in ndim else ""
-            raise ValueError(f"{where} ∈ {fmt_shape(k)}{batch}, got shape {Z.shape}.")
+            raise ValueError(
+                f"{who} expects {symbol} ∈ {fmt_shape(k)}{batch}, got shape {Z.shape}."
+            )
         return Z
 
-    def _where(self) -> str:
-        return f"{self.describe()} expects z"
+    def _where(self) -> tuple[str, str]:
+        """Who checks an input, and the input's symbol, for messages."""
+        return self.describe(), "z"
 
     def __call__(self, z) -> np.ndarray:
         return self.forward(z)

@@ -132,13 +132,14 @@ class Network(Layer):
         rows = [f"  f_{j}: {layer!r}" for j, layer in enumerate(self.layers, 1)]
         return "Network([\n" + ",\n".join(rows) + "\n])"
 
-    def _where(self) -> str:
-        return f"layer 1 ({self.layers[0].describe()}) expects z^(0) = x"
+    def _where(self) -> tuple[str, str]:
+        return f"layer 1 ({self.layers[0].describe()})", "z^(0) = x"
 
     @functools.cached_property
-    def _batch_name(self) -> str:
+    def _batch_name(self) -> tuple[str, str]:
         """How messages name a batch X; built once, as the layers' shapes never change."""
-        return f"X (rows z^(0) = x_i): {self._where()}"
+        who, symbol = self._where()
+        return f"X (rows z^(0) = x_i): {who}", symbol
 
     def _f(self, P, Z):
         for j, (layer, Pj) in enumerate(zip(self.layers, self._split(P), strict=True), 1):
