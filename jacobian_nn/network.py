@@ -320,13 +320,8 @@ class Network(Layer):
         X = self._check_input(X, self._batch_name, ndim=(2,))
         zs = self._forward_all(X)
         n, h_m = zs[-1].shape
-        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))
-        D_W = [None] * self.m
-        for j in range(self.m, 0, -1):
-            L = self.layers[j - 1]
-            D_W[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
-            D = L.left_mul_D_z(D, zs[j - 1], zs[j])
-        return D_W, np.array(D)
+        D_W, D_x = self._chain_D_W(np.broadcast_to(np.eye(h_m), (n, h_m, h_m)), zs)  # D^(m) = I
+        return D_W, np.array(D_x)
 
     def per_example_gradients(self, X, Y, loss: Loss) -> list[np.ndarray]:
         """∇_{W_j} L(f_W(x_i), y_i) for every example i and layer j, before averaging.
@@ -350,12 +345,30 @@ class Network(Layer):
         X, Y = self._check_batch(X, Y, loss)
         zs = self._forward_all(X)
         G = loss._grads(zs[-1], loss._check(zs[-1], Y))  # rows ∇_ŷ L(z_i^(m), y_i)ᵀ
-        n, out = X.shape[0], [None] * self.m
-        for j in range(self.m, 0, -1):  # G holds the row ∇_ŷLᵀ D^(j) of every example
+        blocks, _ = self._chain_D_W(G, zs)
+        return [b.reshape(X.shape[0], *L.params.shape)
+                for b, L in zip(blocks, self.layers, strict=True)]
+
+    def _chain_D_W(self, D: np.ndarray, zs: list[np.ndarray]):
+        """Carry D (n, ..., h_m) down the chain, collecting D · D_{W_j} f_W(x_i) per layer.
+
+        For j = m … 1, with D standing for D · D^(j) (lecture 000's shared prefix):
+        block j is D · D^(j) D_{W_j} f_{W_j}(z^(j-1)), then D ← D · D^(j) D_z f_{W_j}(z^(j-1)).
+        D = I gives the per-example Jacobians; D = rows ∇_ŷLᵀ gives per-example gradients.
+
+        Returns
+        -------
+        blocks : list of ndarray
+            ``blocks[j-1]`` has shape (n, ..., d_j).
+        D_0 : ndarray, shape (n, ..., k)
+            D · D^(0), the product carried through every layer.
+        """
+        blocks = [None] * self.m
+        for j in range(self.m, 0, -1):
             L = self.layers[j - 1]
-            out[j - 1] = L.left_mul_D_W(G, zs[j - 1], zs[j]).reshape(n, *L.params.shape)
-            G = L.left_mul_D_z(G, zs[j - 1], zs[j])
-        return out
+            blocks[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
+            D = L.left_mul_D_z(D, zs[j - 1], zs[j])
+        return blocks, D
 
     @staticmethod
     def _rows(Y: np.ndarray) -> np.ndarray:
@@ -369,13 +382,7 @@ class Network(Layer):
         return D
 
     def left_mul_D_W(self, D, Z, F):
-        zs = self._forward_all(Z)
-        blocks = [None] * self.m
-        for j in range(self.m, 0, -1):
-            L = self.layers[j - 1]
-            blocks[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
-            D = L.left_mul_D_z(D, zs[j - 1], zs[j])
-        return np.concatenate(blocks, axis=-1)
+        return np.concatenate(self._chain_D_W(D, self._forward_all(Z))[0], axis=-1)
 
     def grad_W_sum(self, G, Z, F):
         zs = self._forward_all(Z)
