@@ -193,6 +193,11 @@ class GradientDescent:
         value, grads = net.gradients(X, Y, loss, mode=self.mode)
         penalty, grads = self._regularize(net, grads, self._penalized(net))
         new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
+        if not _finite(new):
+            raise ValueError(
+                "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network "
+                "was left unchanged. Try a smaller learning rate."
+            )
         _assign(net, new)
         return value + penalty
 
@@ -240,7 +245,7 @@ class GradientDescent:
                     hist.stop_reason = "max_iters"
                     return hist
                 new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
-                if not all(np.all(np.isfinite(p)) for p in new):
+                if not _finite(new):
                     self._diverged(net, last_good, hist, t + 1, "a weight became non-finite")
                     return hist
                 _assign(net, new)
@@ -275,14 +280,14 @@ class GradientDescent:
         )
 
 
+def _finite(params: list[np.ndarray]) -> bool:
+    """No NaN or ±inf in any layer's new weights: checked before any layer is assigned."""
+    return all(np.isfinite(p).all() for p in params if p.size)
+
+
 def _assign(net: Network, params: list[np.ndarray]) -> None:
-    # The trainer's own fresh arrays: installed as they are, without the public setter's checks
-    # and copy (params are replaced, never written into, so ``last_good`` stays valid). One
-    # finiteness check first, so that no update can leave NaN or inf weights, nor a mixed W.
-    if not all(np.isfinite(p).all() for p in params if p.size):
-        raise ValueError(
-            "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network was "
-            "left unchanged. Try a smaller learning rate."
-        )
+    # The trainer's own fresh, already-checked arrays: installed as they are, without the public
+    # setter's checks and copy (params are replaced, never written into, so ``last_good`` stays
+    # valid).
     for layer, p in zip(net.layers, params, strict=True):
         layer._assign_params(p)

@@ -103,3 +103,14 @@ def test_divergence_restores_the_last_finite_weights():
 
 def test_default_mode_is_jacobian():
     assert jnn.GradientDescent(lr=0.1).mode == "jacobian"
+
+
+def test_step_refuses_a_non_finite_update_and_leaves_every_layer_unchanged():
+    # ŷ = w x + b with x = 1e-300, y = 1e300: ∇_w = (ŷ − y) x ≈ −1 (update finite) but
+    # ∇_b = ŷ − y ≈ −1e300, so b − 1e10 ∇_b overflows. Neither update may be applied.
+    net = jnn.Network([jnn.Linear([[1.0]]), jnn.Bias([0.0])])
+    before = [L.params.copy() for L in net.layers]
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="non-finite.*unchanged"):
+        jnn.GradientDescent(lr=1e10).step(net, [[1e-300]], [[1e300]], jnn.HalfSquaredError())
+    for layer, W in zip(net.layers, before, strict=True):
+        assert np.array_equal(layer.params, W)
