@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import fmt_shape
+
 #: Parameter arrays with at most this many entries are shown with their values; larger ones
 #: by their shape only, so a 64×10 layer does not flood the notebook.
 MAX_SHOWN_ENTRIES = 36
@@ -67,10 +69,6 @@ def matrix_to_latex(A, decimals: int = 4) -> str:
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
-def space(shape: tuple[int, ...]) -> str:
-    """``R^2`` for shape (2,), ``R^{2×4}`` for shape (2, 4)."""
-    return f"R^{shape[0]}" if len(shape) == 1 else "R^{" + "×".join(map(str, shape)) + "}"
-
 
 def space_latex(shape: tuple[int, ...]) -> str:
     inner = r" \times ".join(map(str, shape))
@@ -80,7 +78,7 @@ def space_latex(shape: tuple[int, ...]) -> str:
 def _block(name: str, A: np.ndarray, decimals: int, indent: str = "  ") -> list[str]:
     """``name ∈ R^{h×k} =`` followed by the matrix, indented."""
     A = np.asarray(A)
-    head = f"{indent}{name} ∈ {space(A.shape)}"
+    head = f"{indent}{name} ∈ {fmt_shape(*A.shape)}"
     body = matrix_to_text(A, decimals).split("\n")
     if len(body) == 1:
         return [f"{head} = {body[0]}"]
@@ -212,7 +210,7 @@ def _named_params(layer) -> list[tuple[str, np.ndarray]]:
 def _param_text(name: str, A: np.ndarray, decimals: int, indent: str) -> list[str]:
     if A.size <= MAX_SHOWN_ENTRIES:
         return _block(name, A, decimals, indent)
-    return [f"{indent}{name} ∈ {space(A.shape)} ({A.size} entries, values not shown)"]
+    return [f"{indent}{name} ∈ {fmt_shape(*A.shape)} ({A.size} entries, values not shown)"]
 
 
 def _param_latex(name: str, A: np.ndarray, decimals: int) -> str:
@@ -231,7 +229,8 @@ def _sub(name: str, j: int | None, latex: bool = False) -> str:
 def _layer_lines(layer, decimals: int, j: int | None, indent: str) -> list[str]:
     f = "f" if j is None else f"f_{{W_{j}}}"
     params = _named_params(layer)
-    shapes = ", ".join(f"{_sub(n, j)} ∈ {space(A.shape)}" for n, A in params) or "no parameters"
+    shapes = (", ".join(f"{_sub(n, j)} ∈ {fmt_shape(*A.shape)}" for n, A in params)
+              or "no parameters")
     out = [f"{indent}{f}(z) = {layer.formula}   ({type(layer).__name__}; {shapes})"]
     for n, A in params:
         out += _param_text(_sub(n, j), A, decimals, indent + "  ")
