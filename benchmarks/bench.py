@@ -187,7 +187,8 @@ def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
 
     ``ratio`` is the median over repeats of (fn's time / the baseline's time in the same
     repeat): the two ran back to back under the same load, so on a shared machine the paired
-    ratio is steadier than a ratio of separately taken medians.
+    ratio is steadier than a ratio of separately taken medians. ``ratio_q1``/``ratio_q3`` are
+    the quartiles of those paired ratios: how far a verdict against a target can be trusted.
     """
     for fn in fns.values():  # warm up: first-touch allocations, BLAS threads
         fn()
@@ -198,9 +199,13 @@ def interleaved_medians(fns: dict, repeats: int, min_time: float) -> dict:
         for name, fn in fns.items():
             samples[name].append(_time_calls(fn, number[name]))
     base = samples["baseline"]
-    return {name: {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name],
-                   "ratio": statistics.median(t / b for t, b in zip(s, base, strict=True))}
-            for name, s in samples.items()}
+    stats = {}
+    for name, s in samples.items():
+        ratios = [t / b for t, b in zip(s, base, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        stats[name] = {"median_s": statistics.median(s), "min_s": min(s), "calls": number[name],
+                       "ratio": statistics.median(ratios), "ratio_q1": q1, "ratio_q3": q3}
+    return stats
 
 
 def matmul_rate() -> float:
@@ -235,6 +240,7 @@ def time_case(case: str, repeats: int, min_time: float) -> list[dict]:
         t = _time_calls(lambda: gd.step(net, X, Y, loss), 1)
         rows.append({"case": case, "what": what + ", measured once", "mode": "lecture", "n": n,
                      "P": P, "median_s": t, "min_s": t, "calls": 1, "ratio": t / base,
+                     "ratio_q1": None, "ratio_q3": None,
                      "floor_flop": flop, "target": None, "agree": None})
     return rows
 
@@ -320,15 +326,17 @@ def _fmt_t(t: float | None) -> str:
 
 
 def table(res: dict) -> str:
-    lines = ["| case | mode | n | P | median | ratio to baseline | target | met | matmul floor "
-             "| peak traced | peak RSS |", "|" + " --- |" * 11]
+    lines = ["| case | mode | n | P | median | ratio to baseline | ratio quartiles | target | met "
+             "| matmul floor | peak traced | peak RSS |", "|" + " --- |" * 12]
     for r in res["rows"]:
         tgt = "-" if r["target"] is None else f"≤ {r['target']:g}×"
         met = "-" if r["target_met"] is None else ("yes" if r["target_met"] else "**no**")
+        spread = ("-" if r["ratio_q1"] is None
+                  else f"{r['ratio_q1']:.2f}–{r['ratio_q3']:.2f}×")
         mem = ((f"{r['traced_peak_MiB']:.1f} MiB", f"{r['maxrss_MiB']:.0f} MiB")
                if "traced_peak_MiB" in r else ("-", "-"))
         lines.append(f"| {r['case']} | {r['mode']} | {r['n']} | {r['P']} | "
-                     f"{_fmt_t(r['median_s'])} | {r['ratio']:.2f}× | {tgt} | {met} | "
+                     f"{_fmt_t(r['median_s'])} | {r['ratio']:.2f}× | {spread} | {tgt} | {met} | "
                      f"{_fmt_t(r['floor_s'])} | {mem[0]} | {mem[1]} |")
     m = res["machine"]
     load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
