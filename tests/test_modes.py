@@ -260,12 +260,18 @@ def test_structured_products_equal_the_dense_jacobians(index, upstream):
     assert np.array_equal(Z, Z0) and np.array_equal(F, F0) and np.array_equal(D, D0)
 
 
+@pytest.mark.parametrize("scale", [0.5, 1e306])
+@pytest.mark.parametrize("layout", ["C", "F", "strided view"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_large_batches_are_still_checked_entry_by_entry_for_non_finite_values(bad):
-    # Big inputs take a one-pass check (a finite sum); it must neither miss a bad entry nor
-    # reject finite values whose sum overflows.
+def test_large_batches_are_still_checked_entry_by_entry_for_non_finite_values(bad, layout,
+                                                                               scale):
+    # Big inputs take a one-pass check (a finite x·x, or a finite sum for a strided view); it
+    # must neither miss a bad entry nor reject finite values whose squares or sum overflow
+    # (scale 1e306, where only the entry-wise fallback can answer).
     net = jnn.mlp([300, 2, 1])
-    X = np.full((400, 300), 1e306)
+    base = np.full((400, 600 if layout == "strided view" else 300), scale,
+                   order="F" if layout == "F" else "C")
+    X = base[:, ::2] if layout == "strided view" else base
     Y = np.zeros((400, 1))
     with np.errstate(over="ignore", invalid="ignore"):
         net.gradients(X, Y, jnn.HalfSquaredError())  # finite, although X.sum() overflows
