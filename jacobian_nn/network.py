@@ -291,11 +291,11 @@ class Network(Layer):
                     G = L.left_mul_D_z(G, zs[j - 1], zs[j])
             return value, grads
         h_m = zs[-1].shape[1]
-        D = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example (a view)
+        D = D_m = np.broadcast_to(np.eye(h_m), (n, h_m, h_m))  # D^(m) = I for every example
         for j in range(self.m, 0, -1):
             L = self.layers[j - 1]
             if L.n_params:  # ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}, once D^(j) is built
-                g = _rows_times(G, D)
+                g = G if D is D_m else _rows_times(G, D)  # ∇_ŷLᵀ D^(m) = ∇_ŷLᵀ: no product
                 grads[j - 1] = L.grad_W_sum(g, zs[j - 1], zs[j]) / n
             else:  # d_j = 0: the gradient is the empty vector
                 grads[j - 1] = np.zeros(0)
