@@ -234,10 +234,11 @@ LAYER_IDS = ["Linear", "Bias", "Affine", "Tanh", "Sigmoid", "ReLU", "LeakyReLU",
 
 @pytest.mark.parametrize("index", range(len(LAYER_IDS)), ids=LAYER_IDS)
 @pytest.mark.parametrize("upstream", ["rows (n, h)", "stacked (n, r, h)", "broadcast (n, r, h)"])
-def test_structured_products_equal_the_dense_jacobians(index, upstream):
+@pytest.mark.parametrize("n", [5, 37])  # 37: two blocks of 16 examples and 5 left over
+def test_structured_products_equal_the_dense_jacobians(index, upstream, n):
     rng = np.random.default_rng(11 + index)
     layer, k = layers_and_inputs(rng)[index]
-    n, r = 5, 3
+    r = 3
     Z = rng.normal(size=(n, k))
     F = layer(Z)
     h = F.shape[1]
