@@ -423,7 +423,14 @@ class Elementwise(Layer):
         return np.zeros((z.shape[0], 0))
 
     def left_mul_D_z(self, D, Z, F):
-        v = _expand_rows(self.dphi(Z, F), D)  # D diag(φ'(z)) scales the columns of D
+        v = self.dphi(Z, F)  # D diag(φ'(z)) scales the columns of D
+        if v.shape == D.shape and type(self).dphi.__module__ == __name__:
+            # Rows (reverse mode): every φ' written in this module returns a new array, so it
+            # can hold the product. One (n, h) temporary fewer saves page faults on big
+            # batches; a subclass's own φ' may return z, φ(z) or a cached array, so not there.
+            v *= D
+            return v
+        v = _expand_rows(v, D)
         if D.ndim == 3 and D.shape[-1] < 64:
             # Short rows: copy φ'(z_i) into each of D_i's r rows first; the in-place product
             # then runs over whole (r, h) blocks instead of numpy's many loops of length h.
