@@ -69,7 +69,6 @@ def matrix_to_latex(A, decimals: int = 4) -> str:
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
-
 def space_latex(shape: tuple[int, ...]) -> str:
     inner = r" \times ".join(map(str, shape))
     return r"\mathbb{R}^{" + inner + "}"
