@@ -279,3 +279,17 @@ def test_large_batches_are_still_checked_entry_by_entry_for_non_finite_values(ba
     X[123, 45] = bad
     with pytest.raises(ValueError, match=r"X \(rows z\^\(0\) = x_i\).*non-finite.*123"):
         net.gradients(X, Y, jnn.HalfSquaredError())
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_finiteness_check_of_a_large_batch_allocates_no_copy_of_it(order):
+    # The one-pass check exists to avoid a temporary the size of X; np.vdot on a 2-d
+    # Fortran-ordered array would copy it (twice), so the check must run over a flat view.
+    from jacobian_nn._validate import as_real_array
+
+    X = np.ones((2000, 500), order=order)  # 8 MB
+    tracemalloc.start()
+    as_real_array(X, "X", ndim=(2,))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 10
