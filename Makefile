@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) -m jacobian_nn tanh
 
 test: $(STAMP)
-	$(PY) -m ruff check jacobian_nn tests benchmarks
+	$(PY) -m ruff check jacobian_nn tests benchmarks notebooks
 	$(PY) -m pytest
 
 notebooks-run: $(STAMP)
