@@ -69,21 +69,26 @@ class Network(Layer):
         _reject_shared_params(self.layers)
         self._sizes = self._infer_sizes()
 
-    def _infer_sizes(self) -> list[int | None]:
-        """Sizes of z^(0) … z^(m) where known; reports layers that cannot compose."""
-        sizes = [self.layers[0].in_size]
+    def _infer_sizes(self, k0: int | None = None) -> list[int | None]:
+        """Sizes of z^(0) … z^(m) where known, from z^(0) ∈ R^k0 if given; reports layers that
+        cannot compose."""
+        sizes = [self.layers[0].in_size if k0 is None else k0]
         for j, layer in enumerate(self.layers, 1):
             k, need = sizes[-1], layer.in_size
             if k is not None and need is not None and k != need:
+                source = (f"layer {j - 1} ({self.layers[j - 2].describe()}) outputs" if j > 1
+                          else "the input is")
                 raise ValueError(
                     f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ {fmt_shape(need)}, "
-                    f"but layer {j - 1} ({self.layers[j - 2].describe()}) outputs "
-                    f"z^({j - 1}) ∈ {fmt_shape(k)}. Make the sizes agree."
+                    f"but {source} z^({j - 1}) ∈ {fmt_shape(k)}. Make the sizes agree."
                 )
             try:
                 sizes.append(layer.out_size(k if k is not None else need))
-            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size)
-                raise ValueError(f"layer {j}: {err}") from None
+            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size), or
+                # of a layer inside a nested Network: say where it sits in this network
+                where = (f"in layer {j} ({layer.describe()}) of the outer network"
+                         if isinstance(layer, Network) else f"layer {j}")
+                raise ValueError(f"{where}: {err}") from None
         return sizes
 
     # -- the Layer interface --
@@ -123,7 +128,11 @@ class Network(Layer):
         return self._sizes[0]
 
     def out_size(self, k):
-        return self._sizes[-1] if self._sizes[-1] is not None else k
+        if k is None or self._sizes[0] is not None:
+            return self._sizes[-1] if self._sizes[-1] is not None else k
+        # The first layers accept any size: follow z^(0) ∈ R^k through them, so that a size
+        # mismatch further in is reported now, and sizes that change (MaxPool1D) are known.
+        return self._infer_sizes(k)[-1]
 
     def describe(self) -> str:
         return f"Network of m = {self.m} layers"

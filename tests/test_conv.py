@@ -115,3 +115,17 @@ def test_size_errors_inside_a_network_name_the_layer_index():
         net(np.ones(2))
     with pytest.raises(ValueError, match=r"^layer 2: MaxPool1D, size 4, stride 4 needs .* N ≥ 4"):
         jnn.Network([jnn.Linear(np.ones((3, 2))), jnn.MaxPool1D(4)])
+
+
+def test_a_nested_network_that_pools_reports_the_pooled_size():
+    # Tanh fixes no size, so the inner Network learns N = 6 from layer 1: ⌊(6 − 2)/2⌋ + 1 = 3.
+    W1 = rng.normal(size=(6, 2))
+    inner = jnn.Network([jnn.Tanh(), jnn.MaxPool1D(2)])
+    w3 = rng.normal(size=(1, 3))
+    net = jnn.Network([jnn.Linear(W1), inner, jnn.Linear(w3)])
+    assert inner.out_size(6) == 3
+    x = rng.normal(size=2)
+    pooled = np.tanh(W1 @ x).reshape(3, 2).max(axis=1)  # windows {0,1}, {2,3}, {4,5}
+    np.testing.assert_allclose(net(x), w3 @ pooled, rtol=1e-15)
+    both = jnn.Concat(inner, jnn.Identity())  # f_a(z) ⊕ z: 3 + 6 entries, split after 3
+    np.testing.assert_allclose(both(W1 @ x), np.concatenate([pooled, W1 @ x]), rtol=1e-15)

@@ -86,6 +86,17 @@ BAD = {
         lambda: jnn.Network([jnn.Linear(W23), jnn.Tanh(), jnn.Linear(np.ones((1, 4)))]),
         ValueError, ["layer 3 (Linear, W ∈ R^{1×4}) expects z^(2) ∈ R^4, but layer 2 (Tanh) "
                      "outputs z^(2) ∈ R^2. Make the sizes agree."]),
+    "Network: nested sizes do not compose": (  # the inner Network alone fixes no input size
+        lambda: jnn.Network([jnn.Linear(W23), jnn.Network([jnn.Tanh(), jnn.Linear(W13)])]),
+        ValueError, ["in layer 2 (Network of m = 2 layers) of the outer network: layer 2 "
+                     "(Linear, W ∈ R^{1×3}) expects z^(1) ∈ R^3, but layer 1 (Tanh) outputs "
+                     "z^(1) ∈ R^2"]),
+    "Network: nested max-pool halves the size": (  # N = 6 → ⌊(6 − 2)/2⌋ + 1 = 3, not 6
+        lambda: jnn.Network([jnn.Linear(np.ones((6, 2))),
+                             jnn.Network([jnn.Tanh(), jnn.MaxPool1D(2)]),
+                             jnn.Linear(np.ones((1, 6)))]),
+        ValueError, ["layer 3 (Linear, W ∈ R^{1×6}) expects z^(2) ∈ R^6, but layer 2 (Network "
+                     "of m = 2 layers) outputs z^(2) ∈ R^3"]),
     "Network: same weights twice": (
         lambda: jnn.Network([lin, jnn.Linear(W23.T), lin]), ValueError,
         ["layer 3 (Linear, W ∈ R^{1×3}) is the same object as layer 1", "copy.deepcopy"]),
