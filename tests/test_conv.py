@@ -129,3 +129,17 @@ def test_a_nested_network_that_pools_reports_the_pooled_size():
     np.testing.assert_allclose(net(x), w3 @ pooled, rtol=1e-15)
     both = jnn.Concat(inner, jnn.Identity())  # f_a(z) ⊕ z: 3 + 6 entries, split after 3
     np.testing.assert_allclose(both(W1 @ x), np.concatenate([pooled, W1 @ x]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["lecture", "jacobian", "reverse"])
+def test_concat_of_a_pooling_network_splits_its_gradient_where_the_pool_ends(mode):
+    # The batched modes cut D = [D_a | D_b] after f_a's output size, 3 here (not the input's 6).
+    net = jnn.Network([jnn.Affine(rng.normal(size=(6, 2)), rng.normal(size=6)),
+                       jnn.Concat(jnn.Network([jnn.Tanh(), jnn.MaxPool1D(2)]),
+                                  jnn.Affine(rng.normal(size=(2, 6)), rng.normal(size=2))),
+                       jnn.Linear(rng.normal(size=(2, 5)))])
+    X, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    loss = jnn.SquaredError()
+    _, grads = net.gradients(X, Y, loss, mode=mode)
+    np.testing.assert_allclose(flat(grads), numerical_mean_loss_gradient(net, X, Y, loss),
+                               rtol=1e-6, atol=1e-9)
