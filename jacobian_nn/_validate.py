@@ -13,7 +13,7 @@ import numpy as np
 
 
 def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool = True,
-                  nonempty: bool = False):
+                  nonempty: bool = False, hint: str = ""):
     """Return `a` as a float64 ndarray, or raise a clear TypeError/ValueError.
 
     Parameters
@@ -29,6 +29,8 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         Reject NaN and infinity.
     nonempty : bool
         Reject arrays with a zero-length axis (a layer with W ∈ R^{0×3} computes nothing).
+    hint : str
+        Appended to the message when the number of dimensions is wrong: what the input is for.
     """
     if isinstance(a, str | bytes):
         raise TypeError(f"{name} must be a real-valued array, got the string {a!r}.")
@@ -55,11 +57,6 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
     if arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
-        hint = ""
-        if ndim == (2,) and arr.ndim == 1:
-            hint = " Stack the examples as rows; a single example x is the batch x[None, :]."
-        elif ndim == (1,) and arr.ndim == 2:
-            hint = " This takes one example (a vector); for a batch use the batched methods."
         raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.{hint}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must have at least one entry on every axis, got shape "

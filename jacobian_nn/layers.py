@@ -59,6 +59,13 @@ def _times_matrix(D: np.ndarray, M: np.ndarray) -> np.ndarray:
     return (D.reshape(-1, h) @ M).reshape(*D.shape[:-1], k)
 
 
+_INPUT_HINTS = {  # what to do instead, when an input has the wrong number of dimensions
+    (2,): " Stack the examples as rows; a single example x is the batch x[None, :].",
+    (1,): " This takes one example (a vector); f(Z) and Network.gradients take a batch Z.",
+}
+_W_HINT = " W ∈ R^{h×k} has a row per output and a column per input; one output: [[w_1, …, w_k]]."
+_B_HINT = " b ∈ R^h has an entry per output."
+
 _BLOCK = 16  # examples per block in _multiply_in_place
 
 
@@ -155,7 +162,7 @@ class Layer:
     def _check_input(self, z, where: tuple[str, str], ndim=(1, 2)) -> np.ndarray:
         """z as float64, or an error naming ``where`` = (who, symbol), e.g. ("Tanh", "z")."""
         who, symbol = where
-        Z = as_real_array(z, f"{who}: {symbol}", ndim=ndim)
+        Z = as_real_array(z, f"{who}: {symbol}", ndim=ndim, hint=_INPUT_HINTS.get(ndim, ""))
         k = self.in_size
         if k is not None and Z.shape[-1] != k:
             batch = f" (or a batch ∈ {fmt_shape('n', k)})" if 2 in ndim else ""
@@ -241,7 +248,7 @@ class Linear(Layer):
     formula_latex = "W z"
 
     def __init__(self, W):
-        super().__init__(as_real_array(W, "Linear: W", ndim=(2,), nonempty=True))
+        super().__init__(as_real_array(W, "Linear: W", ndim=(2,), nonempty=True, hint=_W_HINT))
 
     @property
     def W(self) -> np.ndarray:
@@ -289,7 +296,7 @@ class Bias(Layer):
     formula_latex = "z + b"
 
     def __init__(self, b):
-        super().__init__(as_real_array(b, "Bias: b", ndim=(1,), nonempty=True))
+        super().__init__(as_real_array(b, "Bias: b", ndim=(1,), nonempty=True, hint=_B_HINT))
 
     @property
     def b(self) -> np.ndarray:
@@ -339,8 +346,8 @@ class Affine(Layer):
     formula_latex = "W z + b"
 
     def __init__(self, W, b):
-        W = as_real_array(W, "Affine: W", ndim=(2,), nonempty=True)
-        b = as_real_array(b, "Affine: b", ndim=(1,))
+        W = as_real_array(W, "Affine: W", ndim=(2,), nonempty=True, hint=_W_HINT)
+        b = as_real_array(b, "Affine: b", ndim=(1,), hint=_B_HINT)
         if b.shape[0] != W.shape[0]:
             raise ValueError(
                 f"Affine: W ∈ {fmt_shape(*W.shape)} needs b ∈ {fmt_shape(W.shape[0])}, "

@@ -13,6 +13,8 @@ from scipy import special
 from ._validate import as_real_array
 from .layers import _ones
 
+_ONE_EXAMPLE = " L(ŷ, y) scores one example; Network.gradients(X, Y, loss) takes a batch."
+
 
 class Loss:
     """L(ŷ, y) for ŷ, y ∈ R^h."""
@@ -22,13 +24,13 @@ class Loss:
 
     def __call__(self, yhat, y) -> float:
         """L(ŷ, y) for one example: ŷ and y of shape (h,)."""
-        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,))[None, :]
+        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,), hint=_ONE_EXAMPLE)[None, :]
         Y = self._check(Yhat, y, single=True)
         return float(self._values(Yhat, Y)[0])
 
     def grad(self, yhat, y) -> np.ndarray:
         """∇_ŷ L(ŷ, y), shape (h,)."""
-        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,))[None, :]
+        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,), hint=_ONE_EXAMPLE)[None, :]
         Y = self._check(Yhat, y, single=True)
         return self._grads(Yhat, Y)[0]
 

@@ -280,7 +280,8 @@ class Network(Layer):
         """
         n = X.shape[0]
         if mode == "lecture":
-            traces = [self.backprop(x, y, loss) for x, y in zip(X, self._rows(Y), strict=True)]
+            Y = loss._check(self._forward_all(X)[-1], Y)  # so a wrong Y is named whole, as below
+            traces = [self.backprop(x, y, loss) for x, y in zip(X, Y, strict=True)]
             value = sum(tr.loss for tr in traces) / n
             grads = [sum(tr.grad(j) for tr in traces) / n for j in range(1, self.m + 1)]
             return value, grads
@@ -378,10 +379,6 @@ class Network(Layer):
             blocks[j - 1] = L.left_mul_D_W(D, zs[j - 1], zs[j])
             D = L.left_mul_D_z(D, zs[j - 1], zs[j])
         return blocks, D
-
-    @staticmethod
-    def _rows(Y: np.ndarray) -> np.ndarray:
-        return Y[:, None] if Y.ndim == 1 else Y
 
     # -- nesting: a Network used as a layer inside another Network --
     def left_mul_D_z(self, D, Z, F):

@@ -60,7 +60,16 @@ BAD = {
                      ["non-finite value (nan at index (1,))"]),
     "layer z: inf": (lambda: jnn.Tanh().D_z([np.inf]), ValueError, ["non-finite value (inf"]),
     "layer z: masked": (lambda: lin(masked), TypeError, ["masked array", "filled"]),
-    "Linear W: 1-D": (lambda: jnn.Linear([1.0, 2.0]), ValueError, ["Linear: W must be 2-D"]),
+    "Linear W: 1-D": (lambda: jnn.Linear([1.0, 2.0]), ValueError,
+                      ["Linear: W must be 2-D", "W ∈ R^{h×k} has a row per output",
+                       "one output: [[w_1, …, w_k]]"]),
+    "Affine W: 1-D": (lambda: jnn.Affine([1.0, 2.0], [0.0]), ValueError,
+                      ["Affine: W must be 2-D", "W ∈ R^{h×k} has a row per output"]),
+    "Bias b: 2-D": (lambda: jnn.Bias(np.ones((3, 1))), ValueError,
+                    ["Bias: b must be 1-D, got shape (3, 1). b ∈ R^h has an entry per output."]),
+    "loss ŷ: a batch": (lambda: jnn.SquaredError()(np.ones((2, 2)), np.ones((2, 2))), ValueError,
+                        ["SquaredError(): ŷ must be 1-D, got shape (2, 2).",
+                         "Network.gradients(X, Y, loss) takes a batch"]),
     "Linear W: empty": (lambda: jnn.Linear(np.zeros((0, 3))), ValueError,
                         ["Linear: W must have at least one entry on every axis, got shape (0, 3)"]),
     "Linear W: complex": (lambda: jnn.Linear([[1 + 1j]]), TypeError, ["Linear: W must be real"]),
@@ -204,6 +213,27 @@ def test_bad_input_gets_a_clear_error(case):
     call, exc, fragments = BAD[case]
     with raises(exc, *fragments):
         call()
+
+
+def test_a_wrongly_shaped_weight_is_not_told_about_examples():
+    # The hints for batches of inputs (stack rows, x[None, :]) would mislead for W and b.
+    for make in (lambda: jnn.Linear([1.0, 2.0]), lambda: jnn.Affine([1.0, 2.0], [0.0]),
+                 lambda: jnn.Bias(np.ones((3, 1)))):
+        with pytest.raises(ValueError) as err:
+            make()
+        assert "example" not in str(err.value)
+
+
+@pytest.mark.parametrize("Y", [np.ones(5), np.ones((5, 3))], ids=["(n,)", "(n, 3)"])
+def test_every_mode_names_a_wrong_Y_by_its_whole_shape(Y):
+    net = jnn.Network([jnn.Linear(np.ones((2, 3)))])  # ŷ ∈ R^2, so Y must be (5, 2)
+    messages = set()
+    for mode in ("lecture", "jacobian", "reverse"):
+        with pytest.raises(ValueError) as err:
+            net.gradients(np.ones((5, 3)), Y, jnn.SquaredError(), mode=mode)
+        messages.add(str(err.value))
+    assert len(messages) == 1
+    assert f"needs Y of shape (5, 2); got shape {Y.shape}" in messages.pop()
 
 
 GOOD_CASTS = {
