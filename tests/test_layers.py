@@ -75,6 +75,15 @@ def test_relu_derivative_at_the_kink_follows_lecture_002():
     assert_allclose(np.diag(jnn.ReLU().D_z(np.array([-1.0, 0.0, 1.0]))), [0.0, 1.0, 1.0])
 
 
+def test_leaky_relu_derivative_at_the_kink_is_one_like_relu():
+    # φ'(0) = 1, as lecture 002's 1(x ≥ 0) for ReLU; the batched product must agree.
+    f = jnn.LeakyReLU(0.2)
+    assert_allclose(np.diag(f.D_z(np.array([-1.0, 0.0, 1.0]))), [0.2, 1.0, 1.0])
+    Z = np.array([[0.0, -2.0, 3.0], [-0.5, 0.0, 0.0]])
+    D = np.random.default_rng(4).normal(size=(2, 3))  # upstream rows
+    assert_allclose(f.left_mul_D_z(D, Z, f(Z)), D * [[1.0, 0.2, 1.0], [0.2, 1.0, 1.0]])
+
+
 def test_softmax_jacobian_is_full_and_closed_form():
     z = np.array([0.5, -1.0, 2.0, 0.0])
     s = np.exp(z) / np.exp(z).sum()

@@ -12,9 +12,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from issue6_helpers import flat, numerical_mean_loss_gradient
 from numpy.testing import assert_allclose
 
 import jacobian_nn as jnn
+from jacobian_nn import network
 
 MODES = ("lecture", "jacobian", "reverse")
 
@@ -192,6 +194,29 @@ def test_per_example_jacobians_match_numerical_differentiation():
         for j in range(1, net.m + 1):
             if net.layers[j - 1].n_params:
                 assert_allclose(D_W[j - 1][i], numerical_D_W(net, j, x), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("route", ["broadcast D: one GEMM", "in cache: matmul", "large: einsum"])
+def test_rows_times_is_the_per_example_product_on_every_route(route, monkeypatch):
+    rng = np.random.default_rng(11)
+    G, D = rng.normal(size=(9, 4)), rng.normal(size=(9, 4, 6))
+    if route == "broadcast D: one GEMM":
+        D = np.broadcast_to(D[0], D.shape)
+    if route == "large: einsum":  # as if D were larger than the cache threshold
+        monkeypatch.setattr(network, "_IN_CACHE_BYTES", 0)
+    expected = np.stack([G[i] @ D[i] for i in range(9)])  # ∇_ŷLᵀ D^(j), one example at a time
+    assert_allclose(network._rows_times(G, D), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("build", ARCHITECTURES)
+def test_the_jacobian_mode_on_a_batch_beyond_the_cache_threshold_matches_numerical(build,
+                                                                                   monkeypatch):
+    # Stacked D^(j) above _IN_CACHE_BYTES take the einsum route; pretend every D is that big.
+    monkeypatch.setattr(network, "_IN_CACHE_BYTES", 0)
+    net, X, Y, loss = build(np.random.default_rng(12))
+    _, grads = net.gradients(X, Y, loss, mode="jacobian")
+    expected = numerical_mean_loss_gradient(net, X, Y, loss)
+    assert_allclose(flat(grads), expected, rtol=1e-6, atol=1e-8)
 
 
 def test_the_default_path_never_builds_a_per_example_D_W_tensor():

@@ -42,6 +42,21 @@ def test_one_penalised_step_by_hand(penalty, R, grad_R):
     assert hist.penalties[1] == pytest.approx(0.3 * R(expected), rel=1e-13)
 
 
+@pytest.mark.parametrize("penalty, grad_R_at_W0", [
+    (L1(0.3), [[0.0, 1.0]]),  # d|w|/dw taken as 0 at w = 0, sign(w) elsewhere
+    (ElasticNet(0.3, 0.7), [[0.0, 2 * 0.7 * 0.7 + 1.0]]),
+])
+def test_l1_penalties_contribute_nothing_at_a_zero_weight(penalty, grad_R_at_W0):
+    W0 = np.array([[0.0, 0.7]])  # a zero weight: where training from zeros starts
+    X, Y = data(3)
+    net = jnn.Network([jnn.Linear(W0)])
+    jnn.GradientDescent(0.1, max_iters=1, penalty=penalty).fit(net, X, Y, jnn.SquaredError())
+    r = X @ W0.T - Y
+    data_grad = np.mean([2 * r[i, 0] * X[i][None, :] for i in range(3)], axis=0)
+    expected = W0 - 0.1 * (data_grad + 0.3 * np.array(grad_R_at_W0))
+    np.testing.assert_allclose(net.layers[0].W, expected, rtol=1e-14)
+
+
 def test_penalised_gradient_matches_numerical_objective_gradient():
     net = jnn.mlp([3, 4, 2], seed=1)
     X, Y = data(5, 3, 2)
