@@ -81,7 +81,10 @@ class Concat(Layer):
     # -- parameters: w = [w_a, w_b], as Network does --
     @property
     def params(self) -> np.ndarray:
-        return np.concatenate([self.f_a.params.ravel(), self.f_b.params.ravel()])
+        """[vec W_a, vec W_b]: a read-only copy, as a Network's; assign a new vector to set it."""
+        w = np.concatenate([self.f_a.params.ravel(), self.f_b.params.ravel()])
+        w.flags.writeable = False
+        return w
 
     @params.setter
     def params(self, value) -> None:

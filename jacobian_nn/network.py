@@ -99,7 +99,11 @@ class Network(Layer):
 
     @property
     def params(self) -> np.ndarray:
-        return np.concatenate([layer.params.ravel() for layer in self.layers])
+        """w ∈ R^d, every layer's params raveled in turn: a read-only copy, so that writing
+        into it raises instead of changing nothing; assign a new vector to set them."""
+        w = np.concatenate([layer.params.ravel() for layer in self.layers])
+        w.flags.writeable = False
+        return w
 
     @params.setter
     def params(self, value) -> None:

@@ -334,6 +334,19 @@ def test_outputs_never_alias_inputs_or_weights():
     assert tr.z(0)[0] == 0.5
 
 
+def test_writing_into_a_composite_params_copy_raises_instead_of_doing_nothing():
+    # A Network's (or Concat's) params is a concatenated copy: a write into it could not
+    # reach the layers, so it must fail loudly; assigning a whole vector is the way.
+    net = small_net()
+    for composite in (net, jnn.Concat(jnn.Linear(W23), jnn.Tanh())):
+        before = composite.params.copy()
+        with pytest.raises(ValueError, match="read-only"):
+            composite.params[0] = 5.0
+        np.testing.assert_array_equal(composite.params, before)
+        composite.params = before + 1.0
+        np.testing.assert_array_equal(composite.params, before + 1.0)
+
+
 def test_trace_arrays_are_read_only():
     tr = small_net().backprop([0.5, -0.25], [1.0], jnn.SquaredError())
     arrays = [tr.z(0), tr.z(3), tr.D(0), tr.D(3), tr.D_W(1), tr.grad(1), tr.local_D_z(2),
