@@ -84,12 +84,17 @@ class Network(Layer):
                 )
             try:
                 sizes.append(layer.out_size(k if k is not None else need))
-            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size), or
-                # of a layer inside a nested Network: say where it sits in this network
-                where = (f"in layer {j} ({layer.describe()}) of the outer network"
-                         if isinstance(layer, Network) else f"layer {j}")
-                raise ValueError(f"{where}: {err}") from None
+            except ValueError as err:  # a size rule of the layer's own (MaxPool1D: N ≥ size)
+                raise ValueError(f"{self._locate(j)}: {err}") from None
         return sizes
+
+    def _locate(self, j: int) -> str:
+        """Where layer j sits, for an error raised inside it: a nested Network's own message
+        names its inner layer, so say which layer of this network that Network is."""
+        layer = self.layers[j - 1]
+        if isinstance(layer, Network):
+            return f"in layer {j} ({layer.describe()}) of the outer network"
+        return f"layer {j}"
 
     # -- the Layer interface --
     @property
@@ -171,11 +176,8 @@ class Network(Layer):
             self._check_size(j, zs[-1])
             try:
                 zs.append(layer._f(layer.params, zs[-1]))
-            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M), or of
-                # a layer inside a nested Network: say where it sits in this network
-                where = (f"in layer {j} ({layer.describe()}) of the outer network"
-                         if isinstance(layer, Network) else f"layer {j}")
-                raise ValueError(f"{where}: {err}") from None
+            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
+                raise ValueError(f"{self._locate(j)}: {err}") from None
         return zs
 
     def _check_size(self, j: int, Z: np.ndarray) -> None:
