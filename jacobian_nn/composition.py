@@ -14,7 +14,7 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from ._validate import as_real_array, fmt_shape
-from .layers import Layer
+from .layers import Layer, _reject_shared_params
 
 
 def _inline(f: Layer) -> str:
@@ -62,6 +62,7 @@ class Concat(Layer):
     def __init__(self, f_a: Layer, f_b: Layer):
         self.f_a = _require_layer(f_a, "Concat: f_a")
         self.f_b = _require_layer(f_b, "Concat: f_b")
+        _reject_shared_params(self._children(), what="Concat: ")
         ka, kb = f_a.in_size, f_b.in_size
         if ka is not None and kb is not None and ka != kb:
             raise ValueError(
@@ -95,6 +96,14 @@ class Concat(Layer):
                              f"got shape {w.shape}.")
         wa, wb = self._split(w)
         self.f_a.params, self.f_b.params = wa, wb
+
+    def _assign_params(self, new: np.ndarray) -> None:
+        wa, wb = self._split(new)
+        self.f_a._assign_params(wa)
+        self.f_b._assign_params(wb)
+
+    def _children(self) -> tuple[tuple[str, Layer], ...]:
+        return ("f_a", self.f_a), ("f_b", self.f_b)
 
     @property
     def n_params(self) -> int:
@@ -200,6 +209,12 @@ class Residual(Layer):
     @params.setter
     def params(self, value) -> None:
         self.g.params = value
+
+    def _assign_params(self, new: np.ndarray) -> None:
+        self.g._assign_params(new)
+
+    def _children(self) -> tuple[tuple[str, Layer], ...]:
+        return (("g", self.g),)
 
     @property
     def n_params(self) -> int:

@@ -86,6 +86,30 @@ def _multiply_in_place(out: np.ndarray, D: np.ndarray) -> None:
     out[n:] *= D[n:]
 
 
+def _reject_shared_params(children, what: str = "layer ") -> None:
+    """One layer object with parameters at two places would get two gradients but keep one.
+
+    ``children`` are (name, layer) pairs; composite layers are searched through, so layer
+    "2.g" is the g of a Residual that is layer 2.
+    """
+    seen: dict[int, str] = {}
+
+    def visit(children, path):
+        for name, layer in children:
+            where = f"{path}{name}"
+            if layer._children():
+                visit(layer._children(), f"{where}.")
+            elif layer.n_params and seen.setdefault(id(layer), where) != where:
+                raise ValueError(
+                    f"{what}{where} ({layer.describe()}) is the same object as {what}"
+                    f"{seen[id(layer)]}; their weights would be trained as one array with only "
+                    "one of the two gradients. Pass an independent copy (copy.deepcopy(layer)) "
+                    "instead."
+                )
+
+    visit(children, "")
+
+
 class Layer:
     """A parametric function f_W: R^k → R^h (lecture 000's layer f_{W_j}).
 
@@ -129,6 +153,10 @@ class Layer:
     def n_params(self) -> int:
         """d, the number of scalar parameters."""
         return self._params.size
+
+    def _children(self) -> tuple[tuple[str, Layer], ...]:
+        """The layers a composite layer is made of, each with its name in messages."""
+        return ()
 
     # -- sizes --
     @property

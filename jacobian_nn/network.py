@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._validate import as_real_array, fmt_shape
-from .layers import Layer
+from .layers import Layer, _reject_shared_params
 from .losses import Loss
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Network(Layer):
                     f"{type(layer).__name__}."
                 )
         self.layers: tuple[Layer, ...] = tuple(layers)
-        _reject_shared_params(self.layers)
+        _reject_shared_params(self._children())
         self._sizes = self._infer_sizes()
 
     def _infer_sizes(self, k0: int | None = None) -> list[int | None]:
@@ -121,6 +121,9 @@ class Network(Layer):
     def _assign_params(self, new: np.ndarray) -> None:
         for layer, chunk in zip(self.layers, self._split(new), strict=True):
             layer._assign_params(chunk)
+
+    def _children(self) -> tuple[tuple[str, Layer], ...]:
+        return tuple((str(j), layer) for j, layer in enumerate(self.layers, 1))
 
     @property
     def n_params(self) -> int:
@@ -414,26 +417,6 @@ class Network(Layer):
         from .io import save  # io imports this module
 
         save(self, path)
-
-
-def _reject_shared_params(layers: Sequence[Layer]) -> None:
-    """One layer object with parameters at two places would get two gradients but keep one."""
-    seen: dict[int, str] = {}
-
-    def visit(layers, path):  # path "2.1" is layer 1 of the Network that is layer 2
-        for j, layer in enumerate(layers, 1):
-            where = f"{path}{j}"
-            if isinstance(layer, Network):
-                visit(layer.layers, f"{where}.")
-            elif layer.n_params and seen.setdefault(id(layer), where) != where:
-                raise ValueError(
-                    f"layer {where} ({layer.describe()}) is the same object as layer "
-                    f"{seen[id(layer)]}; "
-                    "their weights would be trained as one array with only one of the two "
-                    "gradients. Pass an independent copy (copy.deepcopy(layer)) instead."
-                )
-
-    visit(layers, "")
 
 
 def _require_loss(loss) -> None:

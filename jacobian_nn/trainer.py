@@ -223,8 +223,10 @@ class GradientDescent:
         penalized = self._penalized(net)
         batches = self._batches(X.shape[0])
         hist = History()
-        # Params are replaced, never written into, so keeping references is enough.
-        current = [L.params for L in net.layers]  # W_t, assigned to every layer in full
+        # W_t, assigned to every layer in full. Params are replaced, never written into, but a
+        # composite layer's params is a read-only copy, and restoring it must leave its layers
+        # writable params: so copies.
+        current = [np.array(L.params) for L in net.layers]
         last_good = current  # the latest W_t whose loss is finite: its loss is losses[-1]
         try:
             for t in range(self.max_iters + 1):

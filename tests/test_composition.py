@@ -85,6 +85,23 @@ def test_network_with_concat_and_residual_gradients_match_numerical(mode):
     assert value == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("how", ["step", "fit"])
+def test_the_trainer_updates_the_weights_inside_concat_and_residual(how):
+    # W_1 = W_0 − α ∇_W (mean loss), with the gradient from numerical differentiation.
+    net = jnn.Network([
+        jnn.Residual(jnn.Linear(rng.normal(size=(3, 3)))),
+        jnn.Concat(affine(2, 3), jnn.Residual(jnn.Network([affine(3, 3), jnn.Tanh()]))),
+        jnn.Linear(rng.normal(size=(1, 5))),
+    ])
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    loss = jnn.SquaredError()
+    w0 = net.params.copy()
+    expected = w0 - 0.1 * numerical_mean_loss_gradient(net, X, Y, loss)
+    gd = jnn.GradientDescent(0.1, max_iters=1)
+    gd.step(net, X, Y, loss) if how == "step" else gd.fit(net, X, Y, loss)
+    np.testing.assert_allclose(net.params, expected, rtol=1e-7, atol=1e-10)
+
+
 def test_trace_shows_outer_chain():
     inner = jnn.Concat(jnn.Linear(rng.normal(size=(2, 3))), jnn.Tanh())
     net = jnn.Network([inner, jnn.Linear(rng.normal(size=(1, 5)))])

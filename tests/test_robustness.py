@@ -36,6 +36,7 @@ net = small_net()
 sm_net = jnn.Network([jnn.Linear(W23.T), jnn.Softmax()])  # x ∈ R^2 → probabilities in R^3
 sig_net = jnn.Network([jnn.Linear(W13), jnn.Sigmoid()])  # x ∈ R^3 → probability in R^1
 lin = jnn.Linear(W13)
+lin3 = jnn.Linear(RNG.normal(size=(3, 3)))
 X2, Y1 = RNG.normal(size=(4, 2)), RNG.normal(size=(4, 1))
 masked = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
 
@@ -113,6 +114,12 @@ BAD = {
         lambda: jnn.Network([jnn.Network([lin]), jnn.Linear(np.ones((3, 1))),
                              jnn.Network([jnn.Tanh(), lin])]), ValueError,
         ["layer 3.2 (Linear, W ∈ R^{1×3}) is the same object as layer 1.1"]),
+    "Network: same weights inside a Residual": (
+        lambda: jnn.Network([lin3, jnn.Residual(lin3)]), ValueError,
+        ["layer 2.g (Linear, W ∈ R^{3×3}) is the same object as layer 1", "copy.deepcopy"]),
+    "Concat: the same layer twice": (
+        lambda: jnn.Concat(lin3, jnn.Network([jnn.Tanh(), lin3])), ValueError,
+        ["Concat: f_b.2 (Linear, W ∈ R^{3×3}) is the same object as Concat: f_a"]),
     "Network x: wrong size": (lambda: net(np.ones(5)), ValueError,
                               ["layer 1 (Linear, W ∈ R^{3×2}) expects z^(0) = x ∈ R^2",
                                "got shape (5,)"]),
@@ -417,6 +424,20 @@ def test_lr_50_diverges_and_keeps_the_last_finite_weights():
     with np.errstate(all="ignore"):
         jnn.GradientDescent(50).step(start, X, Y, jnn.SquaredError())
         assert not np.isfinite(start.gradients(X, Y, jnn.SquaredError())[0])
+
+
+def test_a_restored_nested_network_keeps_writable_weights():
+    # Restoring W_t after divergence must not leave the inner layers with read-only params
+    # (a Network's params is a read-only copy; the layers must get arrays of their own).
+    inner = jnn.Network([jnn.Linear(np.full((3, 2), 0.5)), jnn.Tanh()])
+    net = jnn.Network([inner, jnn.Linear(np.full((1, 3), 0.5))])
+    before = net.params.copy()
+    with pytest.warns(RuntimeWarning, match="diverged at update 1"):
+        jnn.GradientDescent(1e308, max_iters=5).fit(net, np.ones((4, 2)), np.ones(4),
+                                                     jnn.SquaredError())
+    np.testing.assert_array_equal(net.params, before)
+    inner.layers[0].params[0, 0] = 2.0  # layer.params is writable, as API.md promises
+    assert net.params[0] == 2.0
 
 
 def test_a_weight_overflowing_stops_before_it_is_assigned():
