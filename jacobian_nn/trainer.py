@@ -205,7 +205,8 @@ class GradientDescent:
         """Train ``net`` in place; return the ``History``.
 
         Divergence never leaves NaN weights behind: if the loss or a weight becomes
-        non-finite, the network is restored to the last weights whose loss was finite, a
+        non-finite, or ŷ leaves the loss's domain (a CrossEntropy output outside [0, 1]),
+        the network is restored to the last weights whose loss was finite, a
         RuntimeWarning names the update and the learning rate, and ``history.stop_reason`` is
         ``"diverged"``. Ctrl-C (KeyboardInterrupt) stops training with the network at the last
         completed update and returns the history so far (``stop_reason`` ``"interrupted"``).
@@ -230,7 +231,16 @@ class GradientDescent:
         last_good = current  # the latest W_t whose loss is finite: its loss is losses[-1]
         try:
             for t in range(self.max_iters + 1):
-                data_value, grads = self._data_step(net, X, Y, loss, batches)
+                try:
+                    data_value, grads = self._data_step(net, X, Y, loss, batches)
+                except ValueError as err:
+                    # X and Y passed at W_0, so an error now means W_t took ŷ out of the loss's
+                    # domain (CrossEntropy's ŷ left [0, 1]): stop as for divergence.
+                    if not hist.losses:
+                        raise
+                    what = f"ŷ left the loss's domain: {str(err).rstrip('.')}"
+                    self._diverged(net, last_good, hist, t, what)
+                    return hist
                 penalty, grads = self._regularize(net, grads, penalized)
                 value = data_value + penalty
                 if not np.isfinite(value):

@@ -426,6 +426,21 @@ def test_lr_50_diverges_and_keeps_the_last_finite_weights():
         assert not np.isfinite(start.gradients(X, Y, jnn.SquaredError())[0])
 
 
+def test_outputs_leaving_the_loss_domain_stop_fit_like_divergence():
+    # ŷ = w·x + b starts in [0, 1] with targets 1, then grows past 1, where CrossEntropy's
+    # −y log ŷ is no longer a loss of probabilities: fit must stop and keep the last W_t whose
+    # ŷ was in [0, 1], not raise and lose the history.
+    X = np.array([[0.5, 0.2], [0.1, 0.9], [0.3, 0.3]])
+    net = jnn.Network([jnn.Affine([[0.1, 0.1]], [0.5])])
+    with pytest.warns(RuntimeWarning, match="ŷ left the loss's domain: CrossEntropy"):
+        hist = jnn.GradientDescent(0.05, max_iters=200).fit(net, X, np.ones(3),
+                                                            jnn.CrossEntropy())
+    assert hist.stop_reason == "diverged" and 0 < hist.n_iters < 200
+    yhat = net(X)[:, 0]
+    assert np.all((yhat >= 0) & (yhat <= 1))
+    assert hist.final_loss == pytest.approx(np.mean(-np.log(yhat)), rel=1e-12)
+
+
 def test_a_restored_nested_network_keeps_writable_weights():
     # Restoring W_t after divergence must not leave the inner layers with read-only params
     # (a Network's params is a read-only copy; the layers must get arrays of their own).
