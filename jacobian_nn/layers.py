@@ -126,7 +126,9 @@ class Layer:
         if params is None:
             self._params = np.zeros(0)
         else:
-            self._params = np.array(params, dtype=np.float64)  # own copy: never alias the user
+            # Own copy (never alias the user), in C order whatever the input's: Linear(A.T)
+            # must compute exactly what Linear(A.T.copy()) does, to the last bit.
+            self._params = np.array(params, dtype=np.float64, order="C")
 
     # -- parameters --
     @property

@@ -326,6 +326,17 @@ def test_read_only_inputs_work_everywhere_and_are_left_untouched():
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_fortran_ordered_weight_gives_bit_for_bit_the_same_layer():
+    A = RNG.normal(size=(20, 3))  # Linear(A.T) is a common way to write W
+    x, X = RNG.normal(size=20), RNG.normal(size=(7, 20))
+    for make in (lambda W: jnn.Linear(W), lambda W: jnn.Affine(W, np.arange(3.0))):
+        f, g = make(A.T), make(np.ascontiguousarray(A.T))
+        assert f.params.flags.c_contiguous
+        np.testing.assert_array_equal(f(x), g(x))
+        np.testing.assert_array_equal(f(X), g(X))
+        np.testing.assert_array_equal(f.D_W(x), g.D_W(x))
+
+
 def test_outputs_never_alias_inputs_or_weights():
     x = np.array([0.5, -0.25])
     X = np.array([[0.5, -0.25], [1.0, 2.0]])
