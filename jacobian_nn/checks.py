@@ -39,7 +39,8 @@ def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], z, initial_step: f
     array([[1., 2., 3.],
            [4., 5., 6.]])
     """
-    z = as_real_array(z, "numerical_jacobian: z", ndim=(1,))
+    z = as_real_array(z, "numerical_jacobian: z", ndim=(1,), nonempty=True)
+    initial_step = positive_float(initial_step, "numerical_jacobian: initial_step")
     k = z.shape[0]
 
     def one_at_a_time(Zt: np.ndarray) -> np.ndarray:
@@ -244,7 +245,8 @@ def check_jacobians(layer: Layer, z, *, rtol: float = 1e-6, atol: float = 1e-8,
             UserWarning,
             stacklevel=2,
         )
-    z = as_real_array(z, f"check_jacobians: z for {layer.describe()}", ndim=(1,))
+    z = as_real_array(z, f"check_jacobians: z for {layer.describe()}", ndim=(1,),
+                      nonempty=True)
     rtol = nonnegative_float(rtol, "check_jacobians: rtol")
     atol = nonnegative_float(atol, "check_jacobians: atol")
     initial_step = positive_float(initial_step, "check_jacobians: initial_step")

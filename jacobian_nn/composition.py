@@ -241,6 +241,7 @@ class Residual(Layer):
         return Z + self._g(P, Z)
 
     def _D_z(self, z):
+        self._g(self.params, z)  # the same shape check as the forward pass
         return np.eye(z.shape[0]) + self.g._D_z(z)
 
     def _D_W(self, z):

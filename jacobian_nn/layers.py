@@ -193,6 +193,9 @@ class Layer:
         """z as float64, or an error naming ``where`` = (who, symbol), e.g. ("Tanh", "z")."""
         who, symbol = where
         Z = as_real_array(z, f"{who}: {symbol}", ndim=ndim, hint=_INPUT_HINTS.get(ndim, ""))
+        if Z.size == 0:  # nothing to compute with, and softmax or a custom f would fail on it
+            what = "no examples (n = 0)" if Z.ndim == 2 and Z.shape[0] == 0 else "no numbers"
+            raise ValueError(f"{who}: {symbol} holds {what}, got shape {Z.shape}.")
         k = self.in_size
         if k is not None and Z.shape[-1] != k:
             batch = f" (or a batch ∈ {fmt_shape('n', k)})" if 2 in ndim else ""

@@ -147,6 +147,12 @@ class SoftmaxCrossEntropy(Loss):
     formula_latex = r"-\sum_k y_k \log \operatorname{softmax}(\hat y)_k"
 
     def _check_values(self, Yhat, Y):
+        if Yhat.shape[1] == 1:
+            raise ValueError(
+                f"{self!r}: softmax of one score is always 1, so the loss is constant and its "
+                "gradient 0. For two classes use one output with Sigmoid and "
+                "BinaryCrossEntropy(), or two outputs with one-hot targets."
+            )
         _require_nonnegative_targets(self, Y)
 
     def _values(self, Yhat, Y):

@@ -245,8 +245,6 @@ class Network(Layer):
     def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
         _require_loss(loss)
         X = self._check_input(X, self._batch_name, ndim=(2,))
-        if X.shape[0] == 0:
-            raise ValueError("X holds no examples (n = 0).")
         Y = as_real_array(Y, "Y", ndim=(1, 2))
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -336,8 +334,7 @@ class Network(Layer):
         D_x : ndarray, shape (n, h_m, k)
             Entry [i] is D_x f_W(x_i) = D^(0) for example i.
         """
-        X = self._check_input(X, self._batch_name, ndim=(2,))
-        zs = self._forward_all(X)
+        zs = self._forward_all(self._check_input(X, self._batch_name, ndim=(2,)))
         n, h_m = zs[-1].shape
         D_W, D_x = self._chain_D_W(np.broadcast_to(np.eye(h_m), (n, h_m, h_m)), zs)  # D^(m) = I
         return D_W, np.array(D_x)

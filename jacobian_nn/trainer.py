@@ -63,13 +63,14 @@ class History:
 
     @property
     def final_loss(self) -> float:
+        if not self.losses:  # Ctrl-C before the first loss was computed
+            raise ValueError("No loss was recorded: training stopped before computing one.")
         return self.losses[-1]
 
     def __repr__(self) -> str:
-        return (
-            f"History(n_iters={self.n_iters}, stop_reason={self.stop_reason!r}, "
-            f"loss {self.losses[0]:.6g} → {self.losses[-1]:.6g})"
-        )
+        losses = (f"loss {self.losses[0]:.6g} → {self.losses[-1]:.6g}" if self.losses
+                  else "no loss recorded")
+        return f"History(n_iters={self.n_iters}, stop_reason={self.stop_reason!r}, {losses})"
 
 
 class GradientDescent:

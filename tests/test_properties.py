@@ -133,6 +133,7 @@ def test_grad_j_is_the_numerical_gradient_of_the_loss(case, loss_name):
         net = jnn.Network([*net.layers, jnn.Sigmoid()])
     yhat = net(x)
     h = yhat.shape[0]
+    assume(loss_name != "SoftmaxCrossEntropy" or h > 1)  # one score: rejected, L is constant
     if loss_name in ("CrossEntropy", "BinaryCrossEntropy"):
         # log(1 − ŷ) of a saturated ŷ is dominated by rounding, which finite differences
         # amplify; the analytic gradient is accurate there, the numerical one is not.

@@ -120,6 +120,27 @@ BAD = {
     "Concat: the same layer twice": (
         lambda: jnn.Concat(lin3, jnn.Network([jnn.Tanh(), lin3])), ValueError,
         ["Concat: f_b.2 (Linear, W ∈ R^{3×3}) is the same object as Concat: f_a"]),
+    "SoftmaxCrossEntropy: one output": (
+        lambda: jnn.Network([jnn.Linear([[1.0, 0.5]])]).gradients(
+            np.ones((4, 2)), [1.0, 0.0, 1.0, 0.0], jnn.SoftmaxCrossEntropy()), ValueError,
+        ["softmax of one score is always 1", "BinaryCrossEntropy()"]),
+    "jacobians X: no rows": (lambda: net.jacobians(np.zeros((0, 2))), ValueError,
+                             ["holds no examples (n = 0), got shape (0, 2)"]),
+    "Softmax z: empty": (lambda: jnn.Softmax()(np.zeros(0)), ValueError,
+                         ["Softmax: z holds no numbers, got shape (0,)"]),
+    "custom layer: empty batch": (
+        lambda: jnn.custom_layer(lambda z, W: z, lambda z, W: np.eye(len(z)))(np.zeros((0, 2))),
+        ValueError, ["custom layer 'custom': z holds no examples (n = 0)"]),
+    "Residual D_z: g changes the size": (
+        lambda: jnn.Residual(jnn.MaxPool1D(2)).D_z(np.ones(4)), ValueError,
+        ["z + g(z) needs g(z) shaped like z (4,), but g returned shape (2,)"]),
+    "numerical_jacobian: zero step": (
+        lambda: jnn.numerical_jacobian(np.sin, np.ones(2), initial_step=0), ValueError,
+        ["numerical_jacobian: initial_step must be finite and > 0, got 0.0"]),
+    "numerical_jacobian: empty z": (lambda: jnn.numerical_jacobian(np.sin, np.ones(0)),
+                                    ValueError, ["z must have at least one entry"]),
+    "History: no loss recorded": (lambda: jnn.History().final_loss, ValueError,
+                                  ["No loss was recorded"]),
     "Network x: wrong size": (lambda: net(np.ones(5)), ValueError,
                               ["layer 1 (Linear, W ∈ R^{3×2}) expects z^(0) = x ∈ R^2",
                                "got shape (5,)"]),
@@ -644,3 +665,7 @@ def test_the_suggested_deepcopy_gives_independently_trained_layers():
     X, Y = RNG.normal(size=(4, 2)), RNG.normal(size=(4, 2))
     jnn.GradientDescent(0.1, max_iters=2).fit(f, X, Y, jnn.SquaredError())
     assert not np.array_equal(f.layers[0].params, f.layers[2].params)
+
+
+def test_a_history_interrupted_before_its_first_loss_still_prints():
+    assert repr(jnn.History()) == "History(n_iters=0, stop_reason='', no loss recorded)"
