@@ -578,12 +578,16 @@ class Swish(Elementwise):
     def __repr__(self) -> str:
         return f"Swish(beta={self.beta:g})"
 
+    def _sigma(self, z):
+        with np.errstate(over="ignore"):  # βz = ±inf is fine: σ(±inf) = 1, 0
+            return special.expit(self.beta * z)
+
     def phi(self, z):
-        return z * special.expit(self.beta * z)
+        return z * self._sigma(z)
 
     def dphi(self, z, fz):
-        s = special.expit(self.beta * z)
-        return s + self.beta * fz * (1.0 - s)
+        s = self._sigma(z)
+        return s + self.beta * (fz * (1.0 - s))  # β·fz would overflow first at z = 1e308
 
 
 class Softmax(Layer):

@@ -19,6 +19,7 @@ give the same numbers (why, and what each costs: ``docs/performance.md``):
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -239,7 +240,30 @@ class Network(Layer):
             for j, L in enumerate(self.layers, 1)
         ]
         value = float(loss._values(yhat[None, :], y[None, :])[0])
+        self._require_finite(value, x[None, :], loss)
         return Trace(self, c, y, loss, grad_yhat, grads, value)
+
+    def _require_finite(self, value: float, X: np.ndarray, loss: Loss) -> None:
+        """Raise, saying where, if finite inputs overflowed float64 on the way to the loss.
+
+        A loss of +inf from a finite ŷ is only the value overflowing (½(ŷ − y)² at
+        |ŷ − y| = 1e300), while its gradient is still finite, so that one is returned.
+        """
+        if math.isfinite(value):
+            return
+        with np.errstate(all="ignore"):
+            zs = self._forward_all(X)
+        for j, Z in enumerate(zs[1:], 1):
+            bad = np.argwhere(~np.isfinite(Z))
+            if bad.size:
+                raise ValueError(
+                    f"the forward pass overflowed float64: z^({j}), the output of layer {j} "
+                    f"({self.layers[j - 1].describe()}), is not finite for example "
+                    f"i = {bad[0][0]}. Scale the inputs or the weights down."
+                )
+        if math.isnan(value):
+            raise ValueError(f"{loss!r} is NaN at these weights, although every z^(j) is "
+                             "finite. Check the targets against the loss.")
 
     # -- batches --
     def _check_batch(self, X, Y, loss: Loss) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +300,9 @@ class Network(Layer):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
         X, Y = self._check_batch(X, Y, loss)
-        return self._gradients(X, Y, loss, mode)
+        value, grads = self._gradients(X, Y, loss, mode)
+        self._require_finite(value, X, loss)
+        return value, grads
 
     def _gradients(self, X: np.ndarray, Y: np.ndarray, loss: Loss, mode: str):
         """``gradients`` on arrays returned by ``_check_batch`` (the trainer checks once per fit).

@@ -669,3 +669,38 @@ def test_the_suggested_deepcopy_gives_independently_trained_layers():
 
 def test_a_history_interrupted_before_its_first_loss_still_prints():
     assert repr(jnn.History()) == "History(n_iters=0, stop_reason='', no loss recorded)"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's own overflow warnings
+def test_finite_inputs_that_overflow_float64_name_the_layer_instead_of_returning_nan():
+    net = jnn.Network([jnn.Linear([[1.0, 2.0], [3.0, -1.0]]), jnn.Softmax()])
+    X = np.full((3, 2), 1e308)  # 1·1e308 + 2·1e308 = inf in z^(1) = W x
+    message = r"overflowed float64: z\^\(1\), the output of layer 1 \(Linear.*example i = 0"
+    for mode in ("lecture", "jacobian", "reverse"):
+        with pytest.raises(ValueError, match=message):
+            net.gradients(X, np.full((3, 2), 0.5), jnn.HalfSquaredError(), mode=mode)
+    with pytest.raises(ValueError, match=message):
+        net.backprop(X[0], [0.5, 0.5], jnn.HalfSquaredError())
+
+
+def test_a_loss_too_large_for_float64_is_inf_with_a_finite_gradient():
+    # ½(ŷ − y)² with ŷ − y ≈ −1e300 overflows to +inf; ∇_ŷ L = ŷ − y does not.
+    net = jnn.Network([jnn.Bias([0.0])])
+    with np.errstate(over="ignore"):
+        value, (g,) = net.gradients([[1.0]], [[1e300]], jnn.HalfSquaredError())
+    assert value == np.inf
+    np.testing.assert_allclose(g, [1.0 - 1e300], rtol=1e-15)
+
+
+def test_a_nan_loss_from_finite_outputs_is_an_error():
+    class Broken(jnn.HalfSquaredError):  # a user's loss with a bug
+        def _values(self, Yhat, Y):
+            return np.full(Yhat.shape[0], np.nan)
+
+    with pytest.raises(ValueError, match=r"Broken\(\) is NaN at these weights"):
+        jnn.Network([jnn.Bias([0.0])]).gradients([[1.0]], [[1.0]], Broken())
+
+
+def test_swish_derivative_stays_finite_at_the_ends_of_float64():
+    # φ'(z) = s + β z s (1 − s) → 1 as z → +∞ and → 0 as z → −∞ (s = σ(βz)).
+    np.testing.assert_array_equal(np.diag(jnn.Swish(2.0).D_z([1e308, -1e308])), [1.0, 0.0])
