@@ -102,9 +102,13 @@ def maximize_unit(net: Layer, unit: int, x0, lr: float, steps: int, l2: float = 
                          f"got {unit!r}.")
 
     xs, acts = [x], [float(f(x)[unit])]
-    for _ in range(steps):
+    for t in range(1, steps + 1):
         grad = f.D_z(x)[unit]  # row u of D^(0): ∂z_u^(j)/∂x^(0)
-        x = x + lr * (grad - 2.0 * lam * x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = x + lr * (grad - 2.0 * lam * x)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"maximize_unit: the ascent diverged at step {t} (x became "
+                             f"non-finite); try a smaller lr than {lr:g} or a larger l2.")
         xs.append(x)
         acts.append(float(f(x)[unit]))
     xs_arr, acts_arr = np.array(xs), np.array(acts)

@@ -55,3 +55,10 @@ def test_input_and_net_untouched_and_errors():
         jnn.visualize.maximize_unit(net, 0, x0, 0.1, 5, layer=4)
     with pytest.raises(ValueError, match=r"layer 1 \(Affine.*expects z\^\(0\) = x ∈ R\^2"):
         jnn.visualize.maximize_unit(net, 0, [1.0, 2.0, 3.0], 0.1, 5)
+
+
+def test_a_diverging_ascent_says_so_instead_of_blaming_x0():
+    # x_{t+1} = x_t + η (w − 2λ x_t) with η = 1e308: x_1 = x_0 + 1e308·w overflows.
+    net = jnn.Network([jnn.Linear([[1.0, -2.0]])])
+    with pytest.raises(ValueError, match=r"diverged at step 1 .*smaller lr than 1e\+308"):
+        jnn.visualize.maximize_unit(net, 0, [1.0, 1.0], lr=1e308, steps=5, l2=0.5)
