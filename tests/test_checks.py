@@ -5,6 +5,7 @@ from numpy.testing import assert_allclose
 from scipy import differentiate
 
 import jacobian_nn as jnn
+from jacobian_nn.checks import JacobianCheck
 
 
 def test_numerical_jacobian_of_a_known_matrix():
@@ -39,3 +40,23 @@ def test_checker_does_not_modify_the_layer():
     before = layer.params.copy()
     jnn.check_jacobians(layer, np.array([0.5, -0.5]))
     assert np.array_equal(layer.params, before)
+
+
+def test_numerical_jacobian_hands_f_a_vector_of_its_own():
+    # f gets one ordinary vector: contiguous, owning its data (not a view into scipy's buffer).
+    def f(z):
+        assert z.flags.c_contiguous and z.flags.owndata
+        return np.sin(z)
+
+    z = np.array([0.3, -1.2, 2.0])
+    assert_allclose(jnn.numerical_jacobian(f, z), np.diag(np.cos(z)), atol=1e-9)
+
+
+def test_entries_that_agree_exactly_pass_at_zero_tolerance():
+    # The rule is |yours − numerical| ≤ atol + rtol·|numerical|: equality passes at 0 and 0.
+    A = np.array([[1.0, 0.0], [0.0, 2.0]])
+    check = JacobianCheck("D_z", A, A.copy(), rtol=0.0, atol=0.0)
+    assert check.passed and check.wrong == []
+    B = A.copy()
+    B[1, 0] = 1e-300  # the smallest miss is still a miss
+    assert JacobianCheck("D_z", B, A, rtol=0.0, atol=0.0).wrong == [(1, 0)]

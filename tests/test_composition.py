@@ -138,3 +138,16 @@ def test_repr_is_one_line_even_around_a_network():
     f = jnn.Residual(jnn.Network([jnn.Linear(np.eye(2)), jnn.Tanh()]))
     assert repr(f) == "Residual(Network([ f_1: Linear(W ∈ R^{2×2}), f_2: Tanh() ]))"
     assert repr(jnn.Concat(f, jnn.Tanh())).count("\n") == 0
+
+
+@pytest.mark.parametrize("inner", [jnn.Tanh, jnn.Sigmoid, jnn.Softmax])
+@pytest.mark.parametrize("mode", ["lecture", "jacobian", "reverse"])
+def test_residual_around_a_layer_whose_derivative_reads_its_output(inner, mode):
+    # φ' of Tanh, Sigmoid and Softmax uses g(z); the batched products must get g(z), not
+    # the Residual's output z + g(z).
+    net = jnn.Network([affine(3, 2), jnn.Residual(inner()), jnn.Linear(rng.normal(size=(1, 3)))])
+    X, Y = rng.normal(size=(5, 2)), rng.normal(size=5)
+    loss = jnn.HalfSquaredError()
+    _, grads = net.gradients(X, Y, loss, mode=mode)
+    np.testing.assert_allclose(flat(grads), numerical_mean_loss_gradient(net, X, Y, loss),
+                               rtol=1e-6, atol=1e-9)

@@ -108,3 +108,14 @@ def test_softmax_cross_entropy_batch_equals_scipy_special():
                         rtol=1e-12, atol=1e-12)
         assert_allclose(grads, t[:, None] * special.softmax(S, axis=1) - Y, rtol=1e-12,
                         atol=1e-15)
+
+
+@pytest.mark.parametrize("yhat", [[0.2, 1.2], [-0.1, 1.1]])
+def test_cross_entropy_rejects_outputs_that_are_not_probabilities(yhat):
+    # −log 1.2 < 0: without the check a network missing its Softmax gets a negative "loss".
+    with pytest.raises(ValueError, match=r"ŷ must hold probabilities in \[0, 1\]"):
+        jnn.CrossEntropy()(yhat, [0.0, 1.0])
+    net = jnn.Network([jnn.Linear([[2.0]])])  # ŷ = 2
+    for mode in ("lecture", "jacobian", "reverse"):
+        with pytest.raises(ValueError, match=r"ŷ must hold probabilities in \[0, 1\]"):
+            net.gradients([[1.0]], [[1.0]], jnn.CrossEntropy(), mode=mode)

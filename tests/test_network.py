@@ -166,3 +166,10 @@ def test_mlp_is_reproducible_from_its_seed():
     assert np.array_equal(a.params, b.params)
     assert not np.array_equal(a.params, jnn.mlp([3, 5, 2], seed=5).params)
     assert [type(L).__name__ for L in a.layers] == ["Affine", "Tanh", "Affine"]
+
+
+def test_mlp_draws_weights_with_variance_one_over_fan_in():
+    # 120 000 draws of N(0, 1/400): the sample std is 1/20 to within ~1e-4 (one s.d.).
+    net = jnn.mlp([400, 300, 1], seed=0)
+    assert abs(net.layers[0].W.std() - 1 / np.sqrt(400)) < 1e-3
+    assert abs(net.layers[0].W.mean()) < 1e-3

@@ -141,6 +141,11 @@ BAD = {
                                     ValueError, ["z must have at least one entry"]),
     "History: no loss recorded": (lambda: jnn.History().final_loss, ValueError,
                                   ["No loss was recorded"]),
+    "GradientDescent lr: a bool": (lambda: jnn.GradientDescent(lr=True), TypeError, ["lr"]),
+    "GradientDescent tol: a bool": (  # a slip for tol = 1.0, which would stop at once
+        lambda: jnn.GradientDescent(0.1, 1000, True), TypeError, ["tol"]),
+    "check_jacobians rtol: a bool": (
+        lambda: jnn.check_jacobians(jnn.Tanh(), [0.1], rtol=True), TypeError, ["rtol"]),
     "Network x: wrong size": (lambda: net(np.ones(5)), ValueError,
                               ["layer 1 (Linear, W ∈ R^{3×2}) expects z^(0) = x ∈ R^2",
                                "got shape (5,)"]),

@@ -114,3 +114,13 @@ def test_step_refuses_a_non_finite_update_and_leaves_every_layer_unchanged():
         jnn.GradientDescent(lr=1e10).step(net, [[1e-300]], [[1e300]], jnn.HalfSquaredError())
     for layer, W in zip(net.layers, before, strict=True):
         assert np.array_equal(layer.params, W)
+
+
+def test_a_rising_loss_is_not_convergence():
+    # ŷ = w, y = 1, L = (w − 1)²: w ← w − 1.05·2(w − 1), so e = w − 1 obeys e ← −1.1 e and
+    # L_t = 1.21^t. The loss changes by more than tol every step but rises: never "converged".
+    net = jnn.Network([jnn.Linear([[0.0]])])
+    h = jnn.GradientDescent(lr=1.05, max_iters=10, tol=1e-6).fit(
+        net, [[1.0]], [[1.0]], jnn.SquaredError())
+    assert h.stop_reason == "max_iters"
+    assert_allclose(h.losses, 1.21 ** np.arange(11), rtol=1e-12)
