@@ -47,8 +47,10 @@ class Loss:
             Y = Y[:, None]
         if Y.shape != (n, h):
             expected = f"y ∈ R^{h}" if single else f"Y of shape ({n}, {h})"
+            # One number per example looks like a class label: (n,), (n, 1), or y of size 1.
+            labels = np.size(y) == 1 if single else (Y.ndim == 1 or Y.shape[1] == 1)
             hint = " Class labels must be one-hot rows: see jacobian_nn.datasets.one_hot." \
-                if h > 1 and Y.shape[-1] != h else ""
+                if h > 1 and labels else ""
             raise ValueError(
                 f"{self!r}: the network outputs ŷ ∈ R^{h}, so it needs {expected}; "
                 f"got shape {Y.shape if not single else np.shape(y)}.{hint}"

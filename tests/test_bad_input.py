@@ -60,6 +60,12 @@ def test_targets_that_do_not_fit_the_output():
         tanh_net().backprop([1.0, 0.1], [0.5, 0.5], jnn.HalfSquaredError())
     with pytest.raises(ValueError, match="one_hot"):
         jnn.SoftmaxCrossEntropy()(np.zeros(3), [2.0])
+    with pytest.raises(ValueError, match="one_hot"):  # labels as a column
+        jnn.mlp([2, 3]).gradients(np.ones((2, 2)), [[0.0], [2.0]], jnn.SoftmaxCrossEntropy())
+    with pytest.raises(ValueError) as err:  # too long, not labels: no hint about labels
+        jnn.SquaredError()(np.zeros(2), [1.0, 2.0, 3.0])
+    assert "so it needs y ∈ R^2; got shape (3,)." in str(err.value)
+    assert "one_hot" not in str(err.value)
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         jnn.BinaryCrossEntropy()(np.array([0.5]), np.array([1.5]))
     with pytest.raises(ValueError, match=r"labels must lie in 0 … 2"):
