@@ -164,9 +164,8 @@ class Network(Layer):
         return f"X (rows z^(0) = x_i): {who}", symbol
 
     def _f(self, P, Z):
-        for j, (layer, Pj) in enumerate(zip(self.layers, self._split(P), strict=True), 1):
-            self._check_size(j, Z)  # a nested Network's first layers may not fix its in_size
-            Z = layer._f(Pj, Z)
+        for j, Pj in enumerate(self._split(P), 1):
+            Z = self._apply(j, Pj, Z)
         return Z
 
     def forward(self, z) -> np.ndarray:
@@ -177,12 +176,22 @@ class Network(Layer):
         """[z^(0), …, z^(m)] for x (k,) or rows of X (n, k); checks each layer's input size."""
         zs = [X]
         for j, layer in enumerate(self.layers, 1):
-            self._check_size(j, zs[-1])
-            try:
-                zs.append(layer._f(layer.params, zs[-1]))
-            except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
-                raise ValueError(f"{self._locate(j)}: {err}") from None
+            zs.append(self._apply(j, layer.params, zs[-1]))
         return zs
+
+    def _apply(self, j: int, P: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """z^(j) = f_{W_j}(z^(j-1)) with params P, after checking the size of z^(j-1) (a nested
+        Network's first layers may not fix it); errors raised inside say where layer j sits."""
+        self._check_size(j, Z)
+        layer = self.layers[j - 1]
+        try:
+            return layer._f(P, Z)
+        except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
+            raise ValueError(f"{self._locate(j)}: {err}") from None
+        except TypeError as err:  # from a user's own forward (custom_layer, a subclass),
+            # whose message names no layer; a nested Network's already names its own
+            named = "" if isinstance(layer, Network) else f" ({layer.describe()})"
+            raise TypeError(f"{self._locate(j)}{named}: {err}") from err
 
     def _check_size(self, j: int, Z: np.ndarray) -> None:
         """Raise if z^(j-1) (the rows of Z) does not fit layer j."""

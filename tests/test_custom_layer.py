@@ -143,3 +143,14 @@ def test_factory_errors_and_isolation():
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(layer(x), [2.0, 4.0])
     np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+def test_a_type_error_in_your_forward_names_the_layer():
+    broken = jnn.custom_layer(lambda z, W: z + "1", lambda z, W: np.eye(len(z)))  # str + float
+    net = jnn.Network([jnn.Linear(np.eye(2)), broken])
+    with pytest.raises(TypeError, match=r"^layer 2 \(custom layer 'custom'\): "):
+        net(np.ones(2))
+    outer = jnn.Network([jnn.Tanh(), net])
+    with pytest.raises(TypeError, match=r"^in layer 2 \(Network of m = 2 layers\) of the outer "
+                                       r"network: layer 2 \(custom layer 'custom'\): "):
+        outer(np.ones(2))
