@@ -96,9 +96,9 @@ def _reject_shared_params(children, what: str = "layer ") -> None:
 
     def visit(children, path):
         for name, layer in children:
-            where = f"{path}{name}"
-            if layer._children():
-                visit(layer._children(), f"{where}.")
+            where, inner = f"{path}{name}", layer._children()
+            if inner:
+                visit(inner, f"{where}.")
             elif layer.n_params and seen.setdefault(id(layer), where) != where:
                 raise ValueError(
                     f"{what}{where} ({layer.describe()}) is the same object as {what}"
