@@ -89,13 +89,14 @@ class Network(Layer):
                 raise ValueError(f"{self._locate(j)}: {err}") from None
         return sizes
 
-    def _locate(self, j: int) -> str:
+    def _locate(self, j: int, *, named: bool = False) -> str:
         """Where layer j sits, for an error raised inside it: a nested Network's own message
-        names its inner layer, so say which layer of this network that Network is."""
+        names its inner layer, so say which layer of this network that Network is; ``named``
+        adds the layer's description, for messages that do not give it themselves."""
         layer = self.layers[j - 1]
         if isinstance(layer, Network):
             return f"in layer {j} ({layer.describe()}) of the outer network"
-        return f"layer {j}"
+        return f"layer {j} ({layer.describe()})" if named else f"layer {j}"
 
     # -- the Layer interface --
     @property
@@ -188,10 +189,8 @@ class Network(Layer):
             return layer._f(P, Z)
         except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
             raise ValueError(f"{self._locate(j)}: {err}") from None
-        except TypeError as err:  # from a user's own forward (custom_layer, a subclass),
-            # whose message names no layer; a nested Network's already names its own
-            named = "" if isinstance(layer, Network) else f" ({layer.describe()})"
-            raise TypeError(f"{self._locate(j)}{named}: {err}") from err
+        except TypeError as err:  # from a user's own forward, whose message names no layer
+            raise TypeError(f"{self._locate(j, named=True)}: {err}") from err
 
     def _check_size(self, j: int, Z: np.ndarray) -> None:
         """Raise if z^(j-1) (the rows of Z) does not fit layer j."""
