@@ -525,6 +525,10 @@ class Trace:
         """∇_{W_j} L(f_W(x), y), shaped like layer j's params."""
         return self._grad[self._j(j, 1)]
 
+    def dL_dz(self, j: int) -> np.ndarray:
+        """∇_ŷLᵀ D^(j), shape (h_j,): lecture 002's row ∂L/∂x_j, the loss's derivative by z^(j)."""
+        return _frozen(self.grad_yhat @ self._D[self._j(j, 0)])
+
     @property
     def yhat(self) -> np.ndarray:
         """ŷ = z^(m)."""
