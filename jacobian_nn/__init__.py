@@ -17,27 +17,10 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples, io, visualize
-from .checks import JacobianReport, check_jacobians, numerical_jacobian
-from .composition import Concat, Residual
-from .conv import Conv1D, MaxPool1D
-from .custom import custom_layer
-from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
-from .io import load
-from .layers import (
-    Affine,
-    Bias,
-    Elementwise,
-    Identity,
-    Layer,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Swish,
-    Tanh,
-)
+# In the lecture's order: layers → network and trace → batch gradients → trainer; then checks,
+# display and the lectures' extras. docs/architecture.md draws the picture.
+from .layers import Affine, Bias, Layer, Linear  # noqa: I001 (lecture order, not alphabetical)
+from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .losses import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -46,9 +29,17 @@ from .losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from .network import Network, Trace, mlp
-from .regularization import L1, L2, ElasticNet, Penalty
+from .composition import Concat, Residual
+from .network import Network, mlp
+from .trace import Trace
 from .trainer import GradientDescent, History
+from .regularization import L1, L2, ElasticNet, Penalty
+from .checks import JacobianReport, check_jacobians, numerical_jacobian
+from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
+from .conv import Conv1D, MaxPool1D
+from .custom import custom_layer
+from .io import load
+from . import datasets, examples, io, visualize
 
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",

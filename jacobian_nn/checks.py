@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import differentiate
 
 from ._validate import as_real_array, nonnegative_float, positive_float
 from .layers import Layer
@@ -39,6 +38,8 @@ def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], z, initial_step: f
     array([[1., 2., 3.],
            [4., 5., 6.]])
     """
+    from scipy import differentiate  # here, not at the top: importing it is slow
+
     z = as_real_array(z, "numerical_jacobian: z", ndim=(1,), nonempty=True)
     initial_step = positive_float(initial_step, "numerical_jacobian: initial_step")
     k = z.shape[0]

@@ -1,8 +1,10 @@
-"""Composition beyond a chain: concatenation f_a(z) ⊕ f_b(z) (lecture 000) and the residual
-connection z + f(z) (lecture 001's residual networks).
+"""Layers made of layers: the parameter vector w = [vec W_a, vec W_b, …] of a composite, lecture
+000's concatenation f_a(z) ⊕ f_b(z), and lecture 001's residual connection z + g(z).
 
-Both are layers, so they nest inside a ``Network`` and run in all three gradient modes; the
-outer network's trace shows one D^(j) for the whole block, with the block's Jacobians below.
+``Composite`` is what a ``Network`` and a ``Concat`` share: their params are their parts'
+params raveled and concatenated, split back the same way. All of them are layers, so they
+nest inside a ``Network`` and run in all three gradient modes; the outer network's trace shows
+one D^(j) for the whole block, with the block's Jacobians below.
 
 Layout, as everywhere: D_z f(z) has shape (h, k): entry [i, a] = ∂f_i/∂z_a, and D_W f(z) has
 shape (h, d): entry [i, p] = ∂f_i/∂w_p with w = params.ravel().
@@ -11,10 +13,77 @@ shape (h, d): entry [i, p] = ∂f_i/∂w_p with w = params.ravel().
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import block_diag
 
 from ._validate import as_real_array, fmt_shape
-from .layers import Layer, _reject_shared_params
+from .layers import Layer
+
+
+def reject_shared_params(children, what: str = "layer ") -> None:
+    """One layer object with parameters at two places would get two gradients but keep one.
+
+    ``children`` are (name, layer) pairs; composite layers are searched through, so layer
+    "2.g" is the g of a Residual that is layer 2.
+    """
+    seen: dict[int, str] = {}
+
+    def visit(children, path):
+        for name, layer in children:
+            where, inner = f"{path}{name}", layer._children()
+            if inner:
+                visit(inner, f"{where}.")
+            elif layer.n_params and seen.setdefault(id(layer), where) != where:
+                raise ValueError(
+                    f"{what}{where} ({layer.describe()}) is the same object as {what}"
+                    f"{seen[id(layer)]}; their weights would be trained as one array with only "
+                    "one of the two gradients. Pass an independent copy (copy.deepcopy(layer)) "
+                    "instead."
+                )
+
+    visit(children, "")
+
+
+class Composite(Layer):
+    """A layer whose parameters are its parts': w = [vec W_1, …, vec W_p] ∈ R^{d_1 + … + d_p}.
+
+    Subclasses say what the parts are (``_children``); ``params`` is then a read-only copy of
+    the concatenation (writing into it would change nothing, so it raises), and assigning a
+    vector of length d splits it over the parts in order.
+    """
+
+    def _parts(self) -> list[Layer]:
+        return [layer for _, layer in self._children()]
+
+    @property
+    def params(self) -> np.ndarray:
+        """w ∈ R^d, every part's params raveled in turn: a read-only copy; assign a new vector
+        to change them."""
+        w = np.concatenate([layer.params.ravel() for layer in self._parts()])
+        w.flags.writeable = False
+        return w
+
+    @params.setter
+    def params(self, value) -> None:
+        w = as_real_array(value, f"new params of {self.describe()}", ndim=(1,))
+        if w.shape != (self.n_params,):
+            sizes = ", ".join(f"d_{name} = {layer.n_params}" for name, layer in self._children())
+            raise ValueError(f"{self.describe()} has d = {self.n_params} params ({sizes}); "
+                             f"got shape {w.shape}.")
+        for layer, chunk in zip(self._parts(), self.split(w), strict=True):
+            layer.params = chunk
+
+    def replace_params(self, new: np.ndarray) -> None:
+        for layer, chunk in zip(self._parts(), self.split(new), strict=True):
+            layer.replace_params(chunk)
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self._parts())
+
+    def split(self, w: np.ndarray) -> list[np.ndarray]:
+        """Cut w ∈ R^d into the parts' params arrays (views of w, each shaped like its part's)."""
+        parts = self._parts()
+        chunks = np.split(w, np.cumsum([layer.n_params for layer in parts])[:-1])
+        return [c.reshape(layer.params.shape) for layer, c in zip(parts, chunks, strict=True)]
 
 
 def _inline(f: Layer) -> str:
@@ -29,7 +98,7 @@ def _require_layer(f, who: str) -> Layer:
     return f
 
 
-class Concat(Layer):
+class Concat(Composite):
     """f(z) = f_a(z) ⊕ f_b(z): both layers read the same z, their outputs are stacked.
 
     With f_a: R^k → R^{h_a} and f_b: R^k → R^{h_b}, f: R^k → R^{h_a + h_b} and
@@ -62,7 +131,7 @@ class Concat(Layer):
     def __init__(self, f_a: Layer, f_b: Layer):
         self.f_a = _require_layer(f_a, "Concat: f_a")
         self.f_b = _require_layer(f_b, "Concat: f_b")
-        _reject_shared_params(self._children(), what="Concat: ")
+        reject_shared_params(self._children(), what="Concat: ")
         ka, kb = f_a.in_size, f_b.in_size
         if ka is not None and kb is not None and ka != kb:
             raise ValueError(
@@ -79,39 +148,8 @@ class Concat(Layer):
         return (rf"f_a(z) \oplus f_b(z),\ f_a(z) = {self.f_a.formula_latex},"
                 rf"\ f_b(z) = {self.f_b.formula_latex}")
 
-    # -- parameters: w = [w_a, w_b], as Network does --
-    @property
-    def params(self) -> np.ndarray:
-        """[vec W_a, vec W_b]: a read-only copy, as a Network's; assign a new vector to set it."""
-        w = np.concatenate([self.f_a.params.ravel(), self.f_b.params.ravel()])
-        w.flags.writeable = False
-        return w
-
-    @params.setter
-    def params(self, value) -> None:
-        w = as_real_array(value, f"new params of {self.describe()}", ndim=(1,))
-        if w.shape != (self.n_params,):
-            raise ValueError(f"{self.describe()} has d = {self.n_params} params "
-                             f"(d_a = {self.f_a.n_params}, d_b = {self.f_b.n_params}); "
-                             f"got shape {w.shape}.")
-        wa, wb = self._split(w)
-        self.f_a.params, self.f_b.params = wa, wb
-
-    def _assign_params(self, new: np.ndarray) -> None:
-        wa, wb = self._split(new)
-        self.f_a._assign_params(wa)
-        self.f_b._assign_params(wb)
-
     def _children(self) -> tuple[tuple[str, Layer], ...]:
         return ("f_a", self.f_a), ("f_b", self.f_b)
-
-    @property
-    def n_params(self) -> int:
-        return self.f_a.n_params + self.f_b.n_params
-
-    def _split(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d_a = self.f_a.n_params
-        return (P[:d_a].reshape(self.f_a.params.shape), P[d_a:].reshape(self.f_b.params.shape))
 
     # -- sizes --
     @property
@@ -130,13 +168,15 @@ class Concat(Layer):
 
     # -- forward, D_z, D_W side by side --
     def _f(self, P, Z):
-        P_a, P_b = self._split(P)
+        P_a, P_b = self.split(P)
         return np.concatenate([self.f_a._f(P_a, Z), self.f_b._f(P_b, Z)], axis=-1)  # ⊕
 
     def _D_z(self, z):
         return np.vstack([self.f_a._D_z(z), self.f_b._D_z(z)])
 
     def _D_W(self, z):
+        from scipy.linalg import block_diag  # where it is used: scipy.linalg is slow to import
+
         return block_diag(self.f_a._D_W(z), self.f_b._D_W(z))
 
     # -- batched products: D = [D_a | D_b] splits along the output axis --
@@ -210,8 +250,8 @@ class Residual(Layer):
     def params(self, value) -> None:
         self.g.params = value
 
-    def _assign_params(self, new: np.ndarray) -> None:
-        self.g._assign_params(new)
+    def replace_params(self, new: np.ndarray) -> None:
+        self.g.replace_params(new)
 
     def _children(self) -> tuple[tuple[str, Layer], ...]:
         return (("g", self.g),)

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .activations import Sigmoid, Tanh
 from .datasets import logic_gate, perceptron_lecture003
-from .layers import Affine, Linear, Sigmoid, Tanh
+from .layers import Affine, Linear
 from .losses import HalfSquaredError, Loss
-from .network import Network, Trace
+from .network import Network
+from .trace import Trace
 
 
 @dataclass

@@ -27,22 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
-from .layers import (
-    Affine,
-    Bias,
-    Identity,
-    Layer,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Swish,
-    Tanh,
-)
-from .network import Network
+from .layers import Affine, Bias, Layer, Linear
 
 FORMAT = "jacobian_nn.network"
 VERSION = 1
@@ -75,6 +63,7 @@ class LayerKind:
 
 
 _KINDS: dict[str, LayerKind] = {}
+_TOP_LEVEL: list[type] = []  # the class a file holds at its top: Network, registered by network.py
 
 
 def register_layer(
@@ -82,6 +71,8 @@ def register_layer(
     build: Callable[[dict, np.ndarray | None, list[Layer]], Layer],
     config: Callable[[Layer], dict] = lambda layer: {},
     children: Callable[[Layer], Sequence[Layer]] | None = None,
+    *,
+    top_level: bool = False,
 ) -> None:
     """Make layers of class ``cls`` saveable (see ``LayerKind`` for the arguments).
 
@@ -92,12 +83,14 @@ def register_layer(
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise TypeError(f"register_layer: cls must be a Layer subclass, got {cls!r}.")
     _KINDS[cls.__name__] = LayerKind(cls, build, config, children)
+    if top_level:  # network.py imports this module, so it names its Network here, not we it
+        _TOP_LEVEL[:] = [cls]
 
 
 # ----------------------------------------------------------------------------------------------
 # Writing
 # ----------------------------------------------------------------------------------------------
-def save(net: Network, path: str | os.PathLike) -> None:
+def save(net: Layer, path: str | os.PathLike) -> None:
     """Write ``net`` to ``path`` (used as given; ``.npz`` is the customary suffix).
 
     The write is atomic: the file is written under a temporary name in the same directory and
@@ -108,7 +101,7 @@ def save(net: Network, path: str | os.PathLike) -> None:
     net : Network
     path : str or path-like
     """
-    if not isinstance(net, Network):
+    if not isinstance(net, tuple(_TOP_LEVEL)):
         raise TypeError(f"save writes a jacobian_nn.Network, got {type(net).__name__}.")
     arrays: dict[str, np.ndarray] = {}
     meta = {"format": FORMAT, "version": VERSION, "network": _describe(net, arrays, "network")}
@@ -166,7 +159,7 @@ class NetworkFileError(ValueError):
     """The file is not a readable jacobian_nn network file."""
 
 
-def load(path: str | os.PathLike) -> Network:
+def load(path: str | os.PathLike) -> Layer:
     """Read a Network written by ``Network.save``.
 
     Parameters
@@ -218,7 +211,7 @@ def load(path: str | os.PathLike) -> Network:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as err:
         raise NetworkFileError(f"{path}: the stored network cannot be rebuilt ({err}).") from err
-    if not isinstance(net, Network):
+    if not isinstance(net, tuple(_TOP_LEVEL)):
         raise NetworkFileError(f"{path}: the stored top-level layer is not a Network.")
     return net
 
@@ -248,8 +241,6 @@ def _build(spec, arrays: dict[str, np.ndarray], where: str) -> Layer:
 # ----------------------------------------------------------------------------------------------
 # The built-in layer kinds
 # ----------------------------------------------------------------------------------------------
-register_layer(Network, build=lambda c, p, children: Network(children),
-               children=lambda net: net.layers)
 register_layer(Linear, build=lambda c, p, ch: Linear(p))
 register_layer(Bias, build=lambda c, p, ch: Bias(p))
 register_layer(Affine, build=lambda c, p, ch: Affine(p[:, :-1], p[:, -1]))

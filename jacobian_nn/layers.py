@@ -2,61 +2,32 @@
 
 Layout, stated once: D_z f(z) has shape (h, k) with entry [i, a] = ∂f_i/∂z_a, and D_W f(z)
 has shape (h, d) with entry [i, p] = ∂f_i/∂w_p, where w = params.ravel() (C order) and
-d = n_params.
+d = n_params. This module holds the layer interface and lecture 002's linear modules (Linear,
+Bias, Affine); the element-wise ones and softmax are in activations.py.
 
 Every layer offers two views of the same derivatives:
 
 * the dense matrices ``D_z(z)`` and ``D_W(z)`` of lecture 000, for one example z ∈ R^k;
-* structured products for a batch, used by the fast gradient modes and always tested against
-  the dense matrices: ``left_mul_D_z(D, Z, F)`` = D_i · D_z f(z_i) and
+* structured products for a batch, used by the batch modes (batch.py) and always tested
+  against the dense matrices: ``left_mul_D_z(D, Z, F)`` = D_i · D_z f(z_i) and
   ``left_mul_D_W(D, Z, F)`` = D_i · D_W f(z_i) for every example i, and
   ``grad_W_sum(G, Z, F)`` = Σ_i G_i · D_W f(z_i) shaped like ``params``. Here Z (n, k) holds the
   inputs z_i as rows, F (n, h) the outputs f(z_i) (so element-wise layers reuse them), and D
-  has shape (n, h) or (n, r, h).
+  has shape (n, h) or (n, r, h) — or is a diagonal stack (``_kernels.Diagonal``) for a layer
+  that sets ``takes_diagonal``.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
 
+from . import _kernels
 from ._validate import as_real_array, fmt_shape
 
 if TYPE_CHECKING:
     from .display import Rendering
-
-
-def _expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """View the per-example vectors v (n, h) so they broadcast against D (n, ..., h)."""
-    if D.ndim == 2:
-        return v
-    return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
-
-
-@functools.lru_cache(maxsize=8)
-def _ones(n: int) -> np.ndarray:
-    """A read-only vector of n ones: sums over the batch or over short rows as matrix–vector
-    products, several times faster than numpy's reductions along those axes."""
-    v = np.ones(n)
-    v.flags.writeable = False
-    return v
-
-
-def _times_matrix(D: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """D_i M for every example i: D (n, ..., h), M (h, k) → (n, ..., k), as one GEMM.
-
-    When D is one matrix broadcast over the batch (stride 0, as D^(m) = I is), so is the
-    product: it is computed once and broadcast (a read-only view) instead of copying D.
-    """
-    if D.ndim == 2:  # rows: already one GEMM
-        return D @ M
-    h, k = M.shape
-    if D.strides[0] == 0:
-        return np.broadcast_to(D[0] @ M, (*D.shape[:-1], k))
-    return (D.reshape(-1, h) @ M).reshape(*D.shape[:-1], k)
 
 
 _INPUT_HINTS = {  # what to do instead, when an input has the wrong number of dimensions
@@ -65,50 +36,6 @@ _INPUT_HINTS = {  # what to do instead, when an input has the wrong number of di
 }
 _W_HINT = " W ∈ R^{h×k} has a row per output and a column per input; one output: [[w_1, …, w_k]]."
 _B_HINT = " b ∈ R^h has an entry per output."
-
-_BLOCK = 16  # examples per block in _multiply_in_place
-
-
-def _multiply_in_place(out: np.ndarray, D: np.ndarray) -> None:
-    """out *= D for out (n, r, h), C-contiguous, and D of the same shape.
-
-    When D is one matrix broadcast over the batch (stride 0, as D^(m−1) = W_m is), numpy would
-    run one loop of r·h numbers per example; multiplying blocks of 16 examples by D_0 tiled 16
-    times gives it loops 16 times longer. In an MLP that ends in a linear layer this builds
-    D^(m−2) = W_m diag(φ'(z^(m−2))) measurably faster (docs/performance.md).
-    """
-    n = D.shape[0] - D.shape[0] % _BLOCK
-    if D.strides[0] != 0 or n == 0:
-        out *= D
-        return
-    blocks = out[:n].reshape(n // _BLOCK, -1)  # a view, since out is C-contiguous
-    blocks *= np.tile(D[0].ravel(), _BLOCK)
-    out[n:] *= D[n:]
-
-
-def _reject_shared_params(children, what: str = "layer ") -> None:
-    """One layer object with parameters at two places would get two gradients but keep one.
-
-    ``children`` are (name, layer) pairs; composite layers are searched through, so layer
-    "2.g" is the g of a Residual that is layer 2.
-    """
-    seen: dict[int, str] = {}
-
-    def visit(children, path):
-        for name, layer in children:
-            where, inner = f"{path}{name}", layer._children()
-            if inner:
-                visit(inner, f"{where}.")
-            elif layer.n_params and seen.setdefault(id(layer), where) != where:
-                raise ValueError(
-                    f"{what}{where} ({layer.describe()}) is the same object as {what}"
-                    f"{seen[id(layer)]}; their weights would be trained as one array with only "
-                    "one of the two gradients. Pass an independent copy (copy.deepcopy(layer)) "
-                    "instead."
-                )
-
-    visit(children, "")
-
 
 class Layer:
     """A parametric function f_W: R^k → R^h (lecture 000's layer f_{W_j}).
@@ -121,6 +48,9 @@ class Layer:
     formula = "f(z)"
     #: The same, as LaTeX.
     formula_latex = "f(z)"
+    #: Whether ``left_mul_D_z`` accepts a diagonal stack ``_kernels.Diagonal`` as D (and keeps
+    #: it cheap); other layers are handed it written out (docs/performance.md, "The kernels").
+    takes_diagonal = False
 
     def __init__(self, params=None):
         if params is None:
@@ -146,9 +76,10 @@ class Layer:
             )
         self._params = new.copy()
 
-    def _assign_params(self, new: np.ndarray) -> None:
-        """Install ``new`` as params with no check and no copy. Only for fresh, finite float64
-        arrays of the right shape that the library made itself (the trainer's updates)."""
+    def replace_params(self, new: np.ndarray) -> None:
+        """Install ``new`` as params with no check and no copy: the trainers' update, for a
+        fresh, finite float64 array of the right shape that nobody else holds. Users assign
+        to ``params`` instead, which checks and copies."""
         self._params = new
 
     @property
@@ -310,12 +241,14 @@ class Linear(Layer):
     def _D_W(self, z):
         return np.kron(np.eye(self._params.shape[0]), z)  # I_h ⊗ zᵀ
 
+    takes_diagonal = True
+
     def left_mul_D_z(self, D, Z, F):
-        return _times_matrix(D, self._params)  # D W
+        return _kernels.times_matrix(D, self._params)  # D W
 
     def left_mul_D_W(self, D, Z, F):
         # D (I ⊗ zᵀ) puts D[..., a] * z_b at column a·k + b.
-        out = D[..., :, None] * _expand_rows(Z, D)[..., None, :]
+        out = D[..., :, None] * _kernels.expand_rows(Z, D)[..., None, :]
         return out.reshape(*D.shape[:-1], self._params.size)
 
     def grad_W_sum(self, G, Z, F):
@@ -358,14 +291,16 @@ class Bias(Layer):
     def _D_W(self, z):
         return np.eye(z.shape[0])
 
+    takes_diagonal = True
+
     def left_mul_D_z(self, D, Z, F):
-        return D.copy()
+        return D  # D I = D: no copy, so a broadcast or diagonal D stays one
 
     def left_mul_D_W(self, D, Z, F):
         return D.copy()
 
     def grad_W_sum(self, G, Z, F):
-        return G.sum(axis=0)
+        return _kernels.column_sums(G)  # Σ_i g_i
 
 
 class Affine(Layer):
@@ -424,204 +359,18 @@ class Affine(Layer):
     def _D_W(self, z):
         return np.kron(np.eye(self._params.shape[0]), np.append(z, 1.0))  # I_h ⊗ z̃ᵀ
 
+    takes_diagonal = True
+
     def left_mul_D_z(self, D, Z, F):
-        return _times_matrix(D, self.W)  # D W
+        return _kernels.times_matrix(D, self.W)  # D W
 
     def left_mul_D_W(self, D, Z, F):
         Zt = np.column_stack([Z, np.ones(len(Z))])
-        out = D[..., :, None] * _expand_rows(Zt, D)[..., None, :]
+        out = D[..., :, None] * _kernels.expand_rows(Zt, D)[..., None, :]
         return out.reshape(*D.shape[:-1], self._params.size)
 
     def grad_W_sum(self, G, Z, F):
         out = np.empty(self._params.shape)  # [Σ_i g_i z_iᵀ | Σ_i g_i], written in place
         np.matmul(G.T, Z, out=out[:, :-1])
-        np.matmul(_ones(G.shape[0]), G, out=out[:, -1])
+        np.matmul(_kernels.ones(G.shape[0]), G, out=out[:, -1])
         return out
-
-
-# ----------------------------------------------------------------------------------------------
-# Element-wise layers: f(z)_i = φ(z_i), so D_z f(z) = diag(φ'(z)) and there are no parameters
-# ----------------------------------------------------------------------------------------------
-class Elementwise(Layer):
-    """f(z)_i = φ(z_i). D_z f(z) = diag(φ'(z)) ∈ R^{k×k}; D_W f(z) ∈ R^{k×0}."""
-
-    def phi(self, z: np.ndarray) -> np.ndarray:
-        """φ applied to every entry."""
-        raise NotImplementedError
-
-    def dphi(self, z: np.ndarray, fz: np.ndarray) -> np.ndarray:
-        """φ'(z) entry-wise; ``fz`` = φ(z) is passed so derivatives can reuse it."""
-        raise NotImplementedError
-
-    def _f(self, P, Z):
-        return self.phi(Z)
-
-    def _D_z(self, z):
-        return np.diag(self.dphi(z, self.phi(z)))
-
-    def _D_W(self, z):
-        return np.zeros((z.shape[0], 0))
-
-    def left_mul_D_z(self, D, Z, F):
-        v = self.dphi(Z, F)  # D diag(φ'(z)) scales the columns of D
-        if v.shape == D.shape and type(self).dphi.__module__ == __name__:
-            # Rows (reverse mode): every φ' written in this module returns a new array, so it
-            # can hold the product. One (n, h) temporary fewer saves page faults on big
-            # batches; a subclass's own φ' may return z, φ(z) or a cached array, so not there.
-            v *= D
-            return v
-        v = _expand_rows(v, D)
-        if D.ndim == 3 and D.shape[-1] < 64:
-            # Short rows: copy φ'(z_i) into each of D_i's r rows first; the in-place product
-            # then runs over whole (r, h) blocks instead of numpy's many loops of length h.
-            out = v.repeat(D.shape[1], axis=1)
-            _multiply_in_place(out, D)
-            return out
-        return D * v
-
-    def left_mul_D_W(self, D, Z, F):
-        return np.zeros((*D.shape[:-1], 0))
-
-    def grad_W_sum(self, G, Z, F):
-        return np.zeros(0)
-
-
-class Identity(Elementwise):
-    """φ(z) = z, φ'(z) = 1."""
-
-    formula = formula_latex = "z"
-
-    def phi(self, z):
-        return z.copy()
-
-    def dphi(self, z, fz):
-        return np.ones_like(z)
-
-
-class Tanh(Elementwise):
-    """φ(z) = tanh z, φ'(z) = 1 − tanh² z (lecture 002).
-
-    Examples
-    --------
-    >>> Tanh().D_z(np.array([0.0, 0.5]))
-    array([[1.        , 0.        ],
-           [0.        , 0.78644773]])
-    """
-
-    formula = "tanh(z)"
-    formula_latex = r"\tanh(z)"
-
-    def phi(self, z):
-        return np.tanh(z)
-
-    def dphi(self, z, fz):
-        d = fz * fz
-        return np.subtract(1.0, d, out=d)  # 1 − tanh² z, without a second temporary
-
-
-class Sigmoid(Elementwise):
-    """φ(z) = σ(z) = 1 / (1 + e^{−z}), φ'(z) = σ(z)(1 − σ(z)); scipy's expit never overflows."""
-
-    formula = "σ(z)"
-    formula_latex = r"\sigma(z)"
-
-    def phi(self, z):
-        return special.expit(z)
-
-    def dphi(self, z, fz):
-        return fz * (1.0 - fz)
-
-
-class ReLU(Elementwise):
-    """φ(z) = max(0, z), φ'(z) = 1(z ≥ 0) — lecture 002's convention at the kink z = 0."""
-
-    formula = "max(0, z)"
-    formula_latex = r"\max(0, z)"
-
-    def phi(self, z):
-        return np.maximum(z, 0.0)
-
-    def dphi(self, z, fz):
-        return (z >= 0).astype(np.float64)
-
-
-class LeakyReLU(Elementwise):
-    """φ(z) = z for z ≥ 0 and a·z otherwise; φ'(z) = 1(z ≥ 0) + a·1(z < 0)."""
-
-    formula = "max(a z, z)"
-    formula_latex = r"\max(a z, z)"
-
-    def __init__(self, a: float = 0.01):
-        super().__init__()
-        self.a = float(as_real_array(a, "LeakyReLU: a", ndim=(0,)))
-
-    def __repr__(self) -> str:
-        return f"LeakyReLU(a={self.a:g})"
-
-    def phi(self, z):
-        return np.where(z >= 0, z, self.a * z)
-
-    def dphi(self, z, fz):
-        return np.where(z >= 0, 1.0, self.a)
-
-
-class Swish(Elementwise):
-    """φ(z) = z σ(βz), φ'(z) = σ(βz) + β φ(z) (1 − σ(βz)) (lecture 004)."""
-
-    formula = "z σ(βz)"
-    formula_latex = r"z\,\sigma(\beta z)"
-
-    def __init__(self, beta: float = 1.0):
-        super().__init__()
-        self.beta = float(as_real_array(beta, "Swish: beta", ndim=(0,)))
-
-    def __repr__(self) -> str:
-        return f"Swish(beta={self.beta:g})"
-
-    def _sigma(self, z):
-        with np.errstate(over="ignore"):  # βz = ±inf is fine: σ(±inf) = 1, 0
-            return special.expit(self.beta * z)
-
-    def phi(self, z):
-        return z * self._sigma(z)
-
-    def dphi(self, z, fz):
-        s = self._sigma(z)
-        return s + self.beta * (fz * (1.0 - s))  # β·fz would overflow first at z = 1e308
-
-
-class Softmax(Layer):
-    """f(z) = softmax(z) = e^z / Σ_a e^{z_a}; D_z f(z) = diag(s) − s sᵀ with s = f(z).
-
-    The Jacobian is full, not diagonal: every output depends on every score.
-
-    Examples
-    --------
-    >>> Softmax().D_z(np.array([0.0, 0.0]))
-    array([[ 0.25, -0.25],
-           [-0.25,  0.25]])
-    """
-
-    formula = "softmax(z)"
-    formula_latex = r"\operatorname{softmax}(z)"
-
-    def _f(self, P, Z):
-        return special.softmax(Z, axis=-1)  # shifts by the max: no overflow at |z| = 1000
-
-    def _D_z(self, z):
-        s = special.softmax(z)
-        return np.diag(s) - np.outer(s, s)
-
-    def _D_W(self, z):
-        return np.zeros((z.shape[0], 0))
-
-    def left_mul_D_z(self, D, Z, F):
-        # D (diag(s) − s sᵀ) = D ∘ sᵀ − (D s) sᵀ, never forming the k×k matrix.
-        s = _expand_rows(F, D)
-        return D * s - (D * s).sum(axis=-1, keepdims=True) * s
-
-    def left_mul_D_W(self, D, Z, F):
-        return np.zeros((*D.shape[:-1], 0))
-
-    def grad_W_sum(self, G, Z, F):
-        return np.zeros(0)

@@ -1,17 +1,38 @@
 """Losses L(ŷ, y) and their derivatives ∇_ŷ L(ŷ, y), one after the other.
 
-``loss(yhat, y)`` is a float and ``loss.grad(yhat, y)`` an array shaped like ŷ. For a batch,
-rows are examples; the batch helpers ``_values`` (n,) and ``_grads`` (n, h), or both at once
-from ``_values_and_grads``, are what the network uses.
+``loss(yhat, y)`` is a float and ``loss.grad(yhat, y)`` an array shaped like ŷ, for one
+example. For a batch, rows are examples: ``values(Yhat, Y)`` (n,) and ``grads(Yhat, Y)`` (n, h),
+or both at once from ``values_and_grads``, on targets that ``targets(Yhat, Y)`` has checked —
+what the batch modes use, and what a new loss implements (with ``check_values`` for its
+domain).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
+from . import _kernels
 from ._validate import as_real_array
-from .layers import _ones
+
+
+def _special():
+    """scipy.special, imported where it is used: it takes a quarter of a second to import."""
+    from scipy import special
+
+    return special
+
+
+class DomainError(ValueError):
+    """ŷ lies outside the loss's domain (a CrossEntropy output outside [0, 1]): during training
+    this is how divergence shows itself, so the trainers catch exactly this error."""
+
+
+def require_loss(loss) -> None:
+    """Raise a clear TypeError unless ``loss`` is one of this package's losses."""
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
+        )
 
 _ONE_EXAMPLE = " L(ŷ, y) scores one example; Network.gradients(X, Y, loss) takes a batch."
 
@@ -25,20 +46,22 @@ class Loss:
     def __call__(self, yhat, y) -> float:
         """L(ŷ, y) for one example: ŷ and y of shape (h,)."""
         Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,), hint=_ONE_EXAMPLE)[None, :]
-        Y = self._check(Yhat, y, single=True)
-        return float(self._values(Yhat, Y)[0])
+        Y = self.targets(Yhat, y, single=True)
+        return float(self.values(Yhat, Y)[0])
 
     def grad(self, yhat, y) -> np.ndarray:
         """∇_ŷ L(ŷ, y), shape (h,)."""
         Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,), hint=_ONE_EXAMPLE)[None, :]
-        Y = self._check(Yhat, y, single=True)
-        return self._grads(Yhat, Y)[0]
+        Y = self.targets(Yhat, y, single=True)
+        return self.grads(Yhat, Y)[0]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def _check(self, Yhat: np.ndarray, y, single: bool = False) -> np.ndarray:
-        """Validate targets against predictions Ŷ (n, h); return Y as (n, h) float64."""
+    def targets(self, Yhat: np.ndarray, y, single: bool = False) -> np.ndarray:
+        """Validate targets against predictions Ŷ (n, h); return Y as (n, h) float64.
+
+        ``single``: y is one example's target (shape (h,), or a number for h = 1)."""
         n, h = Yhat.shape
         Y = as_real_array(y, f"{self!r}: target y", ndim=(0, 1) if single else (1, 2))
         if single:
@@ -55,21 +78,23 @@ class Loss:
                 f"{self!r}: the network outputs ŷ ∈ R^{h}, so it needs {expected}; "
                 f"got shape {Y.shape if not single else np.shape(y)}.{hint}"
             )
-        self._check_values(Yhat, Y)
+        self.check_values(Yhat, Y)
         return Y
 
-    def _check_values(self, Yhat: np.ndarray, Y: np.ndarray) -> None:
-        """Loss-specific domain checks (probabilities, non-negative targets)."""
+    def check_values(self, Yhat: np.ndarray, Y: np.ndarray) -> None:
+        """Loss-specific domain checks (probabilities, non-negative targets) on (n, h) arrays."""
 
-    def _values(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    def values(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """L(ŷ_i, y_i) for every row: shape (n,)."""
         raise NotImplementedError
 
-    def _grads(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    def grads(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """∇_ŷ L(ŷ_i, y_i)ᵀ for every row: shape (n, h)."""
         raise NotImplementedError
 
-    def _values_and_grads(self, Yhat: np.ndarray, Y: np.ndarray):
-        """(``_values``, ``_grads``); losses whose two share work compute them together."""
-        return self._values(Yhat, Y), self._grads(Yhat, Y)
+    def values_and_grads(self, Yhat: np.ndarray, Y: np.ndarray):
+        """(``values``, ``grads``); losses whose two share work compute them together."""
+        return self.values(Yhat, Y), self.grads(Yhat, Y)
 
 
 class SquaredError(Loss):
@@ -84,10 +109,10 @@ class SquaredError(Loss):
     formula = "‖ŷ − y‖²"
     formula_latex = r"\lVert \hat y - y \rVert^2"
 
-    def _values(self, Yhat, Y):
+    def values(self, Yhat, Y):
         return ((Yhat - Y) ** 2).sum(axis=1)
 
-    def _grads(self, Yhat, Y):
+    def grads(self, Yhat, Y):
         return 2.0 * (Yhat - Y)
 
 
@@ -97,10 +122,10 @@ class HalfSquaredError(Loss):
     formula = "½‖ŷ − y‖²"
     formula_latex = r"\tfrac12 \lVert \hat y - y \rVert^2"
 
-    def _values(self, Yhat, Y):
+    def values(self, Yhat, Y):
         return 0.5 * ((Yhat - Y) ** 2).sum(axis=1)
 
-    def _grads(self, Yhat, Y):
+    def grads(self, Yhat, Y):
         return Yhat - Y
 
 
@@ -122,18 +147,18 @@ class CrossEntropy(Loss):
     formula = "−Σ_k y_k log ŷ_k"
     formula_latex = r"-\sum_k y_k \log \hat y_k"
 
-    def _check_values(self, Yhat, Y):
+    def check_values(self, Yhat, Y):
         _require_nonnegative_targets(self, Y)
         if np.any(Yhat < 0) or np.any(Yhat > 1):
-            raise ValueError(
+            raise DomainError(
                 f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
                 "Softmax, or use SoftmaxCrossEntropy on raw scores)."
             )
 
-    def _values(self, Yhat, Y):
-        return -special.xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
+    def values(self, Yhat, Y):
+        return -_special().xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
 
-    def _grads(self, Yhat, Y):
+    def grads(self, Yhat, Y):
         with np.errstate(divide="ignore"):
             return -np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
 
@@ -148,7 +173,7 @@ class SoftmaxCrossEntropy(Loss):
     formula = "−Σ_k y_k log softmax(ŷ)_k"
     formula_latex = r"-\sum_k y_k \log \operatorname{softmax}(\hat y)_k"
 
-    def _check_values(self, Yhat, Y):
+    def check_values(self, Yhat, Y):
         if Yhat.shape[1] == 1:
             raise ValueError(
                 f"{self!r}: softmax of one score is always 1, so the loss is constant and its "
@@ -157,35 +182,24 @@ class SoftmaxCrossEntropy(Loss):
             )
         _require_nonnegative_targets(self, Y)
 
-    def _values(self, Yhat, Y):
-        return self._values_and_grads(Yhat, Y)[0]
+    def values(self, Yhat, Y):
+        return self.values_and_grads(Yhat, Y)[0]
 
-    def _grads(self, Yhat, Y):
-        return self._values_and_grads(Yhat, Y)[1]
+    def grads(self, Yhat, Y):
+        return self.values_and_grads(Yhat, Y)[1]
 
-    def _values_and_grads(self, Yhat, Y):
+    def values_and_grads(self, Yhat, Y):
         # One exponential serves both: with M = max_k ŷ_k (the shift that keeps e^{ŷ−M} ≤ 1),
         # logΣexp(ŷ) = M + log S and softmax(ŷ) = e^{ŷ−M} / S, where S = Σ_k e^{ŷ_k−M}.
-        M = _row_max(Yhat)
+        M = _kernels.row_max(Yhat)
         E = Yhat - M[:, None]
         np.exp(E, out=E)
-        S = E @ _ones(Yhat.shape[1])
-        t = Y @ _ones(Yhat.shape[1])  # Σ_k y_k (1 for one-hot rows)
+        S = _kernels.row_sums(E)
+        t = _kernels.row_sums(Y)  # Σ_k y_k (1 for one-hot rows)
         values = t * (M + np.log(S)) - np.einsum("ij,ij->i", Y, Yhat)
         E *= (t / S)[:, None]
         E -= Y
         return values, E
-
-
-def _row_max(A: np.ndarray) -> np.ndarray:
-    """max_k A[i, k] for every row i of A (n, h).
-
-    numpy reduces along short rows slowly, one row at a time; for h ≤ 32 reducing a transposed
-    copy down its columns is several times faster (measured; beyond that it is slower).
-    """
-    if A.shape[1] <= 32:
-        return np.ascontiguousarray(A.T).max(axis=0)
-    return A.max(axis=1)
 
 
 class BinaryCrossEntropy(Loss):
@@ -198,18 +212,18 @@ class BinaryCrossEntropy(Loss):
     formula = "−y log ŷ − (1 − y) log(1 − ŷ)"
     formula_latex = r"-y \log \hat y - (1 - y) \log(1 - \hat y)"
 
-    def _check_values(self, Yhat, Y):
+    def check_values(self, Yhat, Y):
         if np.any(Y < 0) or np.any(Y > 1):
             raise ValueError(f"{self!r}: targets y must lie in [0, 1].")
         if np.any(Yhat < 0) or np.any(Yhat > 1):
-            raise ValueError(
+            raise DomainError(
                 f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
             )
 
-    def _values(self, Yhat, Y):
-        return (-special.xlogy(Y, Yhat) - special.xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
+    def values(self, Yhat, Y):
+        return (-_special().xlogy(Y, Yhat) - _special().xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
 
-    def _grads(self, Yhat, Y):
+    def grads(self, Yhat, Y):
         with np.errstate(divide="ignore"):
             pos = np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
             neg = np.divide(1.0 - Y, 1.0 - Yhat, out=np.zeros_like(Y), where=Y != 1)

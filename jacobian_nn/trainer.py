@@ -4,6 +4,9 @@
 
 Every layer's step uses gradients computed at the same W_t; only then are all layers updated.
 
+``GradientDescent.update`` is that line; ``step`` applies it once and ``fit`` in a loop, so
+``fit(max_iters=k)`` evaluates k gradients and k + 1 losses (the last by a forward pass alone).
+
 Two options from lecture 001 (docs/beyond.md): a ``penalty`` λ R(W_j) on chosen layers, whose
 gradient λ ∇R(W_j) is added to the data gradient, and minibatches (``batch_size``): each update
 averages over B examples of a seeded shuffle instead of all n.
@@ -18,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import nonnegative_float, positive_float, positive_int
-from .losses import Loss
-from .network import MODES, Network
+from .batch import MODES, Batch, NonFiniteError
+from .losses import DomainError, Loss
+from .network import Network
 from .regularization import Penalty
 
 
@@ -30,11 +34,15 @@ class History:
     Attributes
     ----------
     losses : list of float
-        ``losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i) + λ Σ_j R(W_{t,j}), the objective after
-        t updates (the total: data loss plus penalty; without a penalty just the data loss),
-        always over all n examples, also when updates use minibatches; ``losses[0]`` is the
-        starting value and the last entry that of the returned weights (after an
-        interruption the returned weights' value may not have been computed yet).
+        The objective (1/n) Σ_i L(f_{W_t}(x_i), y_i) + λ Σ_j R(W_{t,j}) (the total: data loss
+        plus penalty; without a penalty just the data loss), always over all n examples, at
+        the updates t = ``iters[i]``: full batch, after every update (``losses[t]`` is the
+        loss of W_t); with minibatches, after every epoch (``record="epoch"``, the default)
+        or every update (``record="update"``). ``losses[0]`` is the starting value and the
+        last entry that of the returned weights (after an interruption the returned weights'
+        value may not have been computed yet).
+    iters : list of int
+        ``iters[i]`` = the number of updates applied when ``losses[i]`` was recorded.
     data_losses : list of float
         ``data_losses[t]`` = (1/n) Σ_i L(f_{W_t}(x_i), y_i), the data term alone.
     penalties : list of float
@@ -42,12 +50,14 @@ class History:
     n_iters : int
         Updates applied: the network holds W_{n_iters}.
     stop_reason : str
-        ``"max_iters"``, ``"converged"`` (|Δloss| < tol), ``"diverged"`` (a non-finite loss or
-        weight appeared; the network was restored to the last weights whose loss was finite) or
-        ``"interrupted"`` (Ctrl-C; the network holds the last completed update).
+        ``"max_iters"``, ``"converged"`` (|Δloss| < tol between two recorded losses),
+        ``"diverged"`` (a non-finite loss or weight appeared, or ŷ left the loss's domain; the
+        network was restored to the last recorded weights) or ``"interrupted"`` (Ctrl-C; the
+        network holds the last completed update).
     """
 
     losses: list[float] = field(default_factory=list)
+    iters: list[int] = field(default_factory=list)
     data_losses: list[float] = field(default_factory=list)
     penalties: list[float] = field(default_factory=list)
     n_iters: int = 0
@@ -99,6 +109,10 @@ class GradientDescent:
         (counted by ``max_iters`` and ``History.n_iters``) is one update on one batch.
     seed : int or None
         Seed of the shuffling generator; a fixed seed gives the same batches every run.
+    record : {"epoch", "update"}
+        When ``fit`` records the full-data objective in ``History.losses``: after every epoch
+        (the default; full batch, an epoch is one update) or after every update, which costs a
+        forward pass over all n examples per minibatch update.
 
     Examples
     --------
@@ -113,12 +127,13 @@ class GradientDescent:
     def __init__(self, lr: float, max_iters: int = 1000, tol: float | None = None,
                  mode: str = "jacobian", *, penalty: Penalty | None = None,
                  penalized_layers: Sequence[int] | None = None, batch_size: int | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, record: str = "epoch"):
         self.lr = positive_float(lr, "GradientDescent: lr (the learning rate α)")
         self.max_iters = positive_int(max_iters, "GradientDescent: max_iters")
         self.tol = None if tol is None else nonnegative_float(tol, "GradientDescent: tol")
         if mode not in MODES:
-            raise ValueError(f"GradientDescent: mode must be one of {MODES}, got {mode!r}.")
+            raise ValueError(f"GradientDescent: mode must be one of {MODES}, "
+                             f"got {mode!r}.")
         self.mode = mode
         if penalty is not None and not isinstance(penalty, Penalty):
             raise TypeError(f"GradientDescent: penalty must be None or a jacobian_nn penalty "
@@ -133,6 +148,10 @@ class GradientDescent:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
             raise TypeError(f"GradientDescent: seed must be None or a whole number, got {seed!r}.")
         self.seed = seed
+        if record not in ("epoch", "update"):
+            raise ValueError(f"GradientDescent: record must be 'epoch' or 'update', "
+                             f"got {record!r}.")
+        self.record = record
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in [
@@ -156,141 +175,177 @@ class GradientDescent:
                                  f"({net.layers[j - 1].describe()}), which has no parameters.")
         return sorted({int(j) - 1 for j in self.penalized_layers})
 
+    def _penalty(self, net: Network, penalized: list[int]) -> float:
+        """λ Σ_j R(W_j) over the penalised layers, at the current W."""
+        return sum((self.penalty(net.layers[i].params) for i in penalized), 0.0)
+
     def _regularize(self, net: Network, grads: list, penalized: list[int]) -> tuple[float, list]:
         """λ Σ_j R(W_j) at the current W, and the gradients with λ ∇R(W_j) added."""
         if not penalized:
             return 0.0, grads
-        value = sum(self.penalty(net.layers[i].params) for i in penalized)
         grads = [g + self.penalty.grad(net.layers[i].params) if i in penalized else g
                  for i, g in enumerate(grads)]
-        return value, grads
+        return self._penalty(net, penalized), grads
 
-    def _batches(self, n: int):
-        """Index arrays of the minibatches, epoch after epoch (None for full batch)."""
-        if self.batch_size is None:
-            return None
-        rng = np.random.default_rng(self.seed)
+    def update(self, net: Network, batch: Batch, penalized: list[int]):
+        """W_{t+1,j} = W_{t,j} − α ∇_{W_j}(objective) for every layer j at once, all gradients
+        taken at W_t; returns (data loss at W_t on ``batch``, penalty at W_t, [W_{t+1,j}]).
 
-        def epochs():
-            while True:
-                order = rng.permutation(n)
-                for start in range(0, n, self.batch_size):
-                    yield order[start:start + self.batch_size]
-
-        return epochs()
-
-    def _data_step(self, net: Network, X, Y, loss: Loss, batches) -> tuple[float, list]:
-        """The data loss at W_t over all n examples, and the mean gradient for this update."""
-        if batches is None:
-            return net._gradients(X, Y, loss, self.mode)
-        idx = next(batches)
-        _, grads = net._gradients(X[idx], Y[idx], loss, self.mode)
-        Yhat = net._forward_all(X)[-1]
-        return float(loss._values(Yhat, loss._check(Yhat, Y)).mean()), grads
+        The new weights are not installed: the caller checks them first.
+        """
+        data_value, grads = batch.gradients(self.mode)
+        penalty, grads = self._regularize(net, grads, penalized)
+        new = [layer.params - self.lr * g for layer, g in zip(net.layers, grads, strict=True)]
+        return data_value, penalty, new
 
     def step(self, net: Network, X, Y, loss: Loss) -> float:
-        """Apply one update W_{t+1,j} = W_{t,j} − α ∇_{W_j}(objective) on all of (X, Y), with
-        the penalty if one is set; return the objective (mean loss + penalty) at W_t."""
-        value, grads = net.gradients(X, Y, loss, mode=self.mode)
-        penalty, grads = self._regularize(net, grads, self._penalized(net))
-        new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
+        """Apply one update on all of (X, Y), with the penalty if one is set; return the
+        objective (mean loss + penalty) at W_t."""
+        _require_network(net)
+        data_value, penalty, new = self.update(net, net.check_batch(X, Y, loss),
+                                               self._penalized(net))
         if not _finite(new):
             raise ValueError(
                 "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network "
                 "was left unchanged. Try a smaller learning rate."
             )
-        _assign(net, new)
-        return value + penalty
+        _install(net, new)
+        return data_value + penalty
 
     def fit(self, net: Network, X, Y, loss: Loss) -> History:
         """Train ``net`` in place; return the ``History``.
 
         Divergence never leaves NaN weights behind: if the loss or a weight becomes
         non-finite, or ŷ leaves the loss's domain (a CrossEntropy output outside [0, 1]),
-        the network is restored to the last weights whose loss was finite, a
-        RuntimeWarning names the update and the learning rate, and ``history.stop_reason`` is
-        ``"diverged"``. Ctrl-C (KeyboardInterrupt) stops training with the network at the last
-        completed update and returns the history so far (``stop_reason`` ``"interrupted"``).
-        A non-finite loss at the starting weights raises ValueError. See docs/robustness.md.
+        the network is restored to the last recorded weights, a RuntimeWarning names the
+        update and the learning rate, and ``history.stop_reason`` is ``"diverged"``. Ctrl-C
+        (KeyboardInterrupt) stops training with the network at the last completed update and
+        returns the history so far (``stop_reason`` ``"interrupted"``). A non-finite loss at
+        the starting weights raises ValueError. See docs/robustness.md.
         """
-        if not isinstance(net, Network):
-            raise TypeError(f"fit trains a jacobian_nn.Network, got {type(net).__name__}.")
-        X, Y = net._check_batch(X, Y, loss)  # validate once, not every iteration
-        # Overflow on the way to divergence is expected and detected in _fit; numpy's own
+        _require_network(net)
+        full = net.check_batch(X, Y, loss)  # validated once, not at every update
+        # Overflow on the way to divergence is expected and detected below; numpy's own
         # warnings would only bury ours (or raise first under warnings-as-errors).
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._fit(net, X, Y, loss)
+            return _Run(self, net, full).run()
 
-    def _fit(self, net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss) -> History:
-        penalized = self._penalized(net)
-        batches = self._batches(X.shape[0])
-        hist = History()
-        # W_t, assigned to every layer in full. Params are replaced, never written into, but a
-        # composite layer's params is a read-only copy, and restoring it must leave its layers
-        # writable params: so copies.
-        current = [np.array(L.params) for L in net.layers]
-        last_good = current  # the latest W_t whose loss is finite: its loss is losses[-1]
+
+class _Run:
+    """One ``fit``: the loop over ``GradientDescent.update`` and what it records."""
+
+    def __init__(self, gd: GradientDescent, net: Network, full: Batch):
+        self.gd, self.net, self.full = gd, net, full
+        self.penalized = gd._penalized(net)
+        self.hist = History()
+        # W_t as arrays of our own: params are replaced, never written into, and a composite
+        # layer's params is a read-only copy whose restore must leave its layers writable.
+        self.current = [np.array(layer.params) for layer in net.layers]
+        self.recorded = self.current  # the weights of the last recorded (finite) loss
+
+    def batches(self):
+        """The examples of each update: all n, or minibatches of a seeded shuffle, epoch after
+        epoch; yields (batch, whether the update starts an epoch)."""
+        gd, n = self.gd, self.full.n
+        if gd.batch_size is None:
+            while True:
+                yield self.full, True
+        rng = np.random.default_rng(gd.seed)
+        while True:
+            order = rng.permutation(n)
+            for start in range(0, n, gd.batch_size):
+                yield self.full.subset(order[start:start + gd.batch_size]), start == 0
+
+    def record(self, data_value: float, penalty: float, t: int) -> bool:
+        """Record the objective at W_t; False (and stop) if it is not finite or has converged."""
+        hist, value = self.hist, data_value + penalty
+        if not np.isfinite(value):
+            self.diverged(t, f"the loss became {value}")
+            return False
+        hist.losses.append(value)
+        hist.iters.append(t)
+        hist.data_losses.append(data_value)
+        hist.penalties.append(penalty)
+        self.recorded = self.current
+        tol = self.gd.tol
+        if len(hist.losses) > 1 and tol is not None and abs(hist.losses[-2] - value) < tol:
+            hist.stop_reason = "converged"
+            return False
+        return True
+
+    def run(self) -> History:
+        gd, net, hist = self.gd, self.net, self.hist
         try:
-            for t in range(self.max_iters + 1):
+            for t, (batch, new_epoch) in zip(range(gd.max_iters), self.batches(), strict=False):
                 try:
-                    data_value, grads = self._data_step(net, X, Y, loss, batches)
-                except ValueError as err:
-                    # X and Y passed at W_0, so an error now means W_t took ŷ out of the loss's
-                    # domain (CrossEntropy's ŷ left [0, 1]): stop as for divergence.
-                    if not hist.losses:
+                    value, penalty, new = gd.update(net, batch, self.penalized)
+                    recording = batch is self.full or new_epoch or gd.record == "update"
+                    if recording and batch is not self.full:
+                        value = self.full.mean_loss()  # the full-data loss at W_t
+                except (DomainError, NonFiniteError) as err:
+                    if not hist.losses:  # at W_0: the error is about the user's data
                         raise
-                    what = f"ŷ left the loss's domain: {str(err).rstrip('.')}"
-                    self._diverged(net, last_good, hist, t, what)
+                    self.diverged(t, _why(err))
                     return hist
-                penalty, grads = self._regularize(net, grads, penalized)
-                value = data_value + penalty
-                if not np.isfinite(value):
-                    self._diverged(net, last_good, hist, t, f"the loss became {value}")
+                if recording and not self.record(value, penalty, t):
                     return hist
-                hist.losses.append(value)
-                hist.data_losses.append(data_value)
-                hist.penalties.append(penalty)
-                last_good = current
-                if t > 0 and self.tol is not None and abs(hist.losses[-2] - value) < self.tol:
-                    hist.stop_reason = "converged"
+                if not np.isfinite(value):  # a minibatch's own loss
+                    self.diverged(t, f"the minibatch loss became {value}")
                     return hist
-                if t == self.max_iters:
-                    hist.stop_reason = "max_iters"
-                    return hist
-                new = [L.params - self.lr * g for L, g in zip(net.layers, grads, strict=True)]
                 if not _finite(new):
-                    self._diverged(net, last_good, hist, t + 1, "a weight became non-finite")
+                    self.diverged(t + 1, "a weight became non-finite")
                     return hist
-                _assign(net, new)
-                current = new
+                _install(net, new)
+                self.current = new
                 hist.n_iters = t + 1
+            try:  # the loss of the returned weights, by a forward pass alone
+                final = self.full.mean_loss()
+            except (DomainError, NonFiniteError) as err:
+                self.diverged(hist.n_iters, _why(err))
+                return hist
+            if self.record(final, gd._penalty(net, self.penalized), hist.n_iters):
+                hist.stop_reason = "max_iters"
         except KeyboardInterrupt:
-            _assign(net, current)  # an interrupted assignment never leaves a mixed W
+            _install(net, self.current)  # an interrupted assignment never leaves a mixed W
             hist.stop_reason = "interrupted"
-            keep = min(hist.n_iters + 1, len(hist.losses), len(hist.data_losses),
+            keep = min(len(hist.losses), len(hist.iters), len(hist.data_losses),
                        len(hist.penalties))
-            hist.losses = hist.losses[:keep]
-            hist.data_losses = hist.data_losses[:keep]
-            hist.penalties = hist.penalties[:keep]
+            for name in ("losses", "iters", "data_losses", "penalties"):
+                setattr(hist, name, getattr(hist, name)[:keep])
         return hist
 
-    def _diverged(self, net, last_good, hist, t, what) -> None:
+    def diverged(self, t: int, what: str) -> None:
+        """Restore the last recorded weights and say so (at W_0 there are none: raise)."""
+        hist = self.hist
         if not hist.losses:
             raise ValueError(
                 f"The loss at the starting weights is not finite ({what}), so there is nothing "
                 "to descend from. Check the targets against the loss (for probabilities that "
                 "can reach 0, use SoftmaxCrossEntropy on raw scores)."
             )
-        _assign(net, last_good)
+        _install(self.net, self.recorded)
+        self.current = self.recorded
         hist.stop_reason = "diverged"
-        hist.n_iters = len(hist.losses) - 1  # last_good = W_{n_iters}, the last finite loss
+        hist.n_iters = hist.iters[-1]
         warnings.warn(
             f"Gradient descent diverged at update {t}: {what}. The network was restored to "
             f"the weights after update {hist.n_iters} (loss {hist.losses[-1]:.6g}). "
-            f"Try a smaller learning rate than lr = {self.lr:g}.",
+            f"Try a smaller learning rate than lr = {self.gd.lr:g}.",
             RuntimeWarning,
-            stacklevel=4,  # warn at the user's fit() call: fit → _fit → _diverged
+            stacklevel=4,  # at the user's fit(): fit → run → diverged
         )
+
+
+def _why(err: ValueError) -> str:
+    """What a DomainError or NonFiniteError says, as the reason in a divergence warning."""
+    what = str(err).rstrip(".")
+    return f"ŷ left the loss's domain: {what}" if isinstance(err, DomainError) else what
+
+
+def _require_network(net) -> None:
+    if not isinstance(net, Network):
+        raise TypeError(f"GradientDescent trains a jacobian_nn.Network, got "
+                        f"{type(net).__name__}; wrap a layer as Network([layer]).")
 
 
 def _finite(params: list[np.ndarray]) -> bool:
@@ -298,9 +353,8 @@ def _finite(params: list[np.ndarray]) -> bool:
     return all(np.isfinite(p).all() for p in params if p.size)
 
 
-def _assign(net: Network, params: list[np.ndarray]) -> None:
-    # The trainer's own fresh, already-checked arrays: installed as they are, without the public
-    # setter's checks and copy (params are replaced, never written into, so ``last_good`` stays
-    # valid).
+def _install(net: Network, params: list[np.ndarray]) -> None:
+    """W_{t+1}: our own fresh, checked arrays, installed without the public setter's checks
+    and copy (params are replaced, never written into, so earlier W_t stay valid)."""
     for layer, p in zip(net.layers, params, strict=True):
-        layer._assign_params(p)
+        layer.replace_params(p)

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_real_array, positive_float, positive_int
+from ._validate import as_real_array, nonnegative_float, positive_float, positive_int
 from .layers import Layer
 from .network import Network
-from .regularization import _nonnegative
 
 
 @dataclass
@@ -93,7 +92,7 @@ def maximize_unit(net: Layer, unit: int, x0, lr: float, steps: int, l2: float = 
         f = Network(net.layers[:layer])  # z^(j) as a function of x; shares the layers
     lr = positive_float(lr, "maximize_unit: lr (η)")
     steps = positive_int(steps, "maximize_unit: steps")
-    lam = _nonnegative(l2, "maximize_unit: l2 (λ)")
+    lam = nonnegative_float(l2, "maximize_unit: l2 (λ)")
     x = as_real_array(x0, "maximize_unit: x0", ndim=(1,)).copy()
     h = f(x).shape[0]
     if isinstance(unit, bool) or not isinstance(unit, int | np.integer) or not 0 <= unit < h:

@@ -88,8 +88,8 @@ def test_batch_helpers_are_row_by_row():
     rng = np.random.default_rng(1)
     Yhat, Y = rng.normal(size=(5, 3)), rng.dirichlet(np.ones(3), 5)
     for loss in [jnn.SquaredError(), jnn.SoftmaxCrossEntropy()]:
-        assert_allclose(loss._values(Yhat, Y), [loss(a, b) for a, b in zip(Yhat, Y, strict=True)])
-        assert_allclose(loss._grads(Yhat, Y),
+        assert_allclose(loss.values(Yhat, Y), [loss(a, b) for a, b in zip(Yhat, Y, strict=True)])
+        assert_allclose(loss.grads(Yhat, Y),
                         np.stack([loss.grad(a, b) for a, b in zip(Yhat, Y, strict=True)]))
 
 
@@ -102,7 +102,7 @@ def test_softmax_cross_entropy_batch_equals_scipy_special():
     for h in [1, 3, 10, 40]:
         S = rng.normal(size=(50, h)) * rng.choice([1.0, 30.0, 700.0], size=(50, 1))
         Y = rng.dirichlet(np.ones(h), 50) * rng.uniform(0.5, 2.0, (50, 1))  # Σ_k y_k ≠ 1 too
-        values, grads = jnn.SoftmaxCrossEntropy()._values_and_grads(S, Y)
+        values, grads = jnn.SoftmaxCrossEntropy().values_and_grads(S, Y)
         t = Y.sum(axis=1)
         assert_allclose(values, t * special.logsumexp(S, axis=1) - (Y * S).sum(axis=1),
                         rtol=1e-12, atol=1e-12)

@@ -16,7 +16,7 @@ from issue6_helpers import flat, numerical_mean_loss_gradient
 from numpy.testing import assert_allclose
 
 import jacobian_nn as jnn
-from jacobian_nn import network
+from jacobian_nn import _kernels
 
 MODES = ("lecture", "jacobian", "reverse")
 
@@ -203,16 +203,16 @@ def test_rows_times_is_the_per_example_product_on_every_route(route, monkeypatch
     if route == "broadcast D: one GEMM":
         D = np.broadcast_to(D[0], D.shape)
     if route == "large: einsum":  # as if D were larger than the cache threshold
-        monkeypatch.setattr(network, "_IN_CACHE_BYTES", 0)
+        monkeypatch.setattr(_kernels, "IN_CACHE_BYTES", 0)
     expected = np.stack([G[i] @ D[i] for i in range(9)])  # ∇_ŷLᵀ D^(j), one example at a time
-    assert_allclose(network._rows_times(G, D), expected, rtol=1e-13)
+    assert_allclose(_kernels.rows_times(G, D), expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize("build", ARCHITECTURES)
 def test_the_jacobian_mode_on_a_batch_beyond_the_cache_threshold_matches_numerical(build,
                                                                                    monkeypatch):
-    # Stacked D^(j) above _IN_CACHE_BYTES take the einsum route; pretend every D is that big.
-    monkeypatch.setattr(network, "_IN_CACHE_BYTES", 0)
+    # Stacked D^(j) above IN_CACHE_BYTES take the einsum route; pretend every D is that big.
+    monkeypatch.setattr(_kernels, "IN_CACHE_BYTES", 0)
     net, X, Y, loss = build(np.random.default_rng(12))
     _, grads = net.gradients(X, Y, loss, mode="jacobian")
     expected = numerical_mean_loss_gradient(net, X, Y, loss)

@@ -87,7 +87,8 @@ BAD = {
     "params: NaN": (lambda: setattr(jnn.Linear(W13), "params", [[0, np.nan, 0]]), ValueError,
                     ["new params of Linear, W ∈ R^{1×3}", "non-finite"]),
     "Network params: wrong size": (lambda: setattr(small_net(), "params", np.ones(3)),
-                                   ValueError, ["d = 9 params; got shape (3,)"]),
+                                   ValueError,
+                                   ["d = 9 params (d_1 = 6, d_2 = 0, d_3 = 3); got shape (3,)"]),
     "Network: empty": (lambda: jnn.Network([]), TypeError, ["non-empty list of layers"]),
     "Network: a layer": (lambda: jnn.Network(jnn.Tanh()), TypeError, ["list of layers"]),
     "Network: not a layer": (lambda: jnn.Network([jnn.Tanh(), np.tanh]), TypeError,
@@ -214,7 +215,7 @@ BAD = {
     "GD tol negative": (lambda: jnn.GradientDescent(0.1, tol=-1), ValueError, ["finite and ≥ 0"]),
     "GD mode": (lambda: jnn.GradientDescent(0.1, mode="fast"), ValueError, ["mode must be"]),
     "fit: a layer": (lambda: jnn.GradientDescent(0.1).fit(lin, X2, Y1, jnn.SquaredError()),
-                     TypeError, ["fit trains a jacobian_nn.Network, got Linear"]),
+                     TypeError, ["trains a jacobian_nn.Network, got Linear", "Network([layer])"]),
     "fit X: wrong size": (lambda: jnn.GradientDescent(0.1).fit(small_net(), np.ones((4, 3)), Y1,
                                                                jnn.SquaredError()),
                           ValueError, ["expects z^(0) = x ∈ R^2", "got shape (4, 3)"]),
@@ -510,11 +511,11 @@ class InterruptingLoss(jnn.HalfSquaredError):
     def __init__(self, at):
         self.at, self.calls = at, 0
 
-    def _grads(self, Yhat, Y):
+    def grads(self, Yhat, Y):
         if self.calls == self.at:
             raise KeyboardInterrupt
         self.calls += 1
-        return super()._grads(Yhat, Y)
+        return super().grads(Yhat, Y)
 
 
 @pytest.mark.parametrize("mode", ["jacobian", "lecture"])
@@ -533,7 +534,7 @@ def test_ctrl_c_keeps_the_last_completed_update_and_the_history(mode):
 def test_ctrl_c_in_the_middle_of_an_update_leaves_no_mixed_weights(monkeypatch):
     X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
     f, reference = small_net(), small_net()
-    real_assign, calls = trainer_module._assign, []
+    real_assign, calls = trainer_module._install, []
 
     def assign_first_layer_then_interrupt(net_, params):
         calls.append(1)
@@ -542,7 +543,7 @@ def test_ctrl_c_in_the_middle_of_an_update_leaves_no_mixed_weights(monkeypatch):
             raise KeyboardInterrupt
         real_assign(net_, params)
 
-    monkeypatch.setattr(trainer_module, "_assign", assign_first_layer_then_interrupt)
+    monkeypatch.setattr(trainer_module, "_install", assign_first_layer_then_interrupt)
     hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
     monkeypatch.undo()
     jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
@@ -699,7 +700,7 @@ def test_a_loss_too_large_for_float64_is_inf_with_a_finite_gradient():
 
 def test_a_nan_loss_from_finite_outputs_is_an_error():
     class Broken(jnn.HalfSquaredError):  # a user's loss with a bug
-        def _values(self, Yhat, Y):
+        def values(self, Yhat, Y):
             return np.full(Yhat.shape[0], np.nan)
 
     with pytest.raises(ValueError, match=r"Broken\(\) is NaN at these weights"):

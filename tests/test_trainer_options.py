@@ -153,11 +153,13 @@ def test_batch_of_all_n_equals_full_batch():
 def test_fixed_seed_reproducible_and_matches_hand_loop():
     X, Y = data(10, 2, 1)
     loss, lr, B, iters = jnn.HalfSquaredError(), 0.2, 3, 9
-    nets = [jnn.mlp([2, 4, 1], seed=5) for _ in range(3)]
+    nets = [jnn.mlp([2, 4, 1], seed=5) for _ in range(4)]
     h1 = jnn.GradientDescent(lr, max_iters=iters, batch_size=B, seed=42).fit(nets[0], X, Y, loss)
     h2 = jnn.GradientDescent(lr, max_iters=iters, batch_size=B, seed=42).fit(nets[1], X, Y, loss)
     assert h1.losses == h2.losses and h1.n_iters == iters
     np.testing.assert_array_equal(nets[0].params, nets[1].params)
+    every = jnn.GradientDescent(lr, max_iters=iters, batch_size=B, seed=42,
+                                record="update").fit(nets[3], X, Y, loss)
 
     ref, gen = nets[2], np.random.default_rng(42)
     losses, updates = [], 0
@@ -174,7 +176,13 @@ def test_fixed_seed_reproducible_and_matches_hand_loop():
             updates += 1
     losses.append(np.mean([loss(ref(x), y) for x, y in zip(X, Y, strict=True)]))
     np.testing.assert_array_equal(nets[0].params, ref.params)
-    np.testing.assert_allclose(h1.losses, losses, rtol=1e-13)
+    np.testing.assert_array_equal(nets[3].params, ref.params)
+    # record="update": the full-data loss of every W_t; the default: at each epoch's start
+    # (updates 0, 4, 8) and of the returned weights (update 9).
+    np.testing.assert_allclose(every.losses, losses, rtol=1e-13)
+    assert every.iters == list(range(iters + 1))
+    assert h1.iters == [0, 4, 8, 9]
+    np.testing.assert_allclose(h1.losses, [losses[t] for t in h1.iters], rtol=1e-13)
     assert h1.data_losses == h1.losses
 
 

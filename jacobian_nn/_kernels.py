@@ -1,0 +1,179 @@
+"""Every speed trick of the package, each behind a named function.
+
+Nothing here changes a number beyond rounding; each function says what it computes in the
+lecture's symbols, and docs/performance.md ("The kernels") says why it exists and what it was
+measured to save. The formulas live in layers.py, losses.py and batch.py; they call these.
+
+Stacked Jacobians: the batch modes carry D^(j) for all n examples at once as an array
+(n, r, h) — entry [i] is example i's matrix — or as rows (n, h) in reverse mode. Two shapes of
+it are kept cheap instead of being copied n times:
+
+* broadcast: one matrix for every example (``strides[0] == 0``), as D^(m−1) = W_m is;
+* ``Diagonal``: D_i = diag(v_i), kept as the diagonals v (n, h), as D^(m) = I and the
+  D^(m) diag(φ'(z^(m−1))) of an element-wise output layer are.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+class Diagonal:
+    """A stack of diagonal matrices D_i = diag(v_i), i = 1 … n, kept as v (n, h).
+
+    ``v`` None stands for D_i = I_h for every example (lecture 000's D^(m) = I). Only the layers
+    whose ``left_mul_D_z`` keeps it diagonal or turns it into a matrix product receive one (see
+    ``stack_for``); every other product sees ``dense(D)``.
+    """
+
+    __slots__ = ("n", "h", "v")
+    ndim = 3
+
+    def __init__(self, n: int, h: int, v: np.ndarray | None = None):
+        self.n, self.h, self.v = n, h, v
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.n, self.h, self.h)
+
+    def __repr__(self) -> str:
+        return f"Diagonal(n={self.n}, h={self.h}, {'I' if self.v is None else 'diag(v)'})"
+
+
+def identity_stack(n: int, h: int) -> Diagonal:
+    """D^(m) = I_h for each of n examples, stored as nothing at all."""
+    return Diagonal(n, h)
+
+
+def dense(D):
+    """D as an ordinary (n, r, h) array: a ``Diagonal`` is written out, anything else returned.
+
+    The identity becomes one I_h broadcast over the batch (a read-only view, no copy).
+    """
+    if not isinstance(D, Diagonal):
+        return D
+    if D.v is None:
+        return np.broadcast_to(np.eye(D.h), D.shape)
+    out = np.zeros(D.shape)
+    idx = np.arange(D.h)
+    out[:, idx, idx] = D.v
+    return out
+
+
+def stack_for(layer, D):
+    """D as ``layer.left_mul_D_z`` accepts it: a ``Diagonal`` only if the layer says it keeps
+    one cheap (``layer.takes_diagonal``), otherwise ``dense(D)``."""
+    return D if layer.takes_diagonal or not isinstance(D, Diagonal) else dense(D)
+
+
+def rows_times(G: np.ndarray, D) -> np.ndarray:
+    """Rows G_i D_i for every example: G (n, r), D (n, r, h) → (n, h); here ∇_ŷLᵀ D^(j).
+
+    The same numbers (to rounding) by the fastest route: nothing for the identity, a scaling
+    for a diagonal stack, one GEMM when D is one matrix broadcast over the batch, numpy's
+    batched matmul while D fits in cache, einsum's streaming loop for larger D.
+    """
+    if isinstance(D, Diagonal):
+        return G if D.v is None else G * D.v
+    if D.strides[0] == 0:
+        return G @ D[0]
+    if D.nbytes <= IN_CACHE_BYTES:
+        return np.matmul(G[:, None, :], D)[:, 0, :]
+    return np.einsum("nr,nrh->nh", G, D)
+
+
+IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core EPYC
+
+
+def times_matrix(D, M: np.ndarray) -> np.ndarray:
+    """D_i M for every example i: D (n, ..., h), M (h, k) → (n, ..., k) — a layer whose
+    D_z f = M is the same for every example (Linear, Affine, Conv1D).
+
+    One GEMM over the stacked rows; when D is broadcast (or the identity) the product is too,
+    computed once; a diagonal stack scales the rows of M.
+    """
+    if isinstance(D, Diagonal):
+        if D.v is None:
+            return np.broadcast_to(M, (D.n, *M.shape))
+        return D.v[:, :, None] * M
+    if D.ndim == 2:  # rows: already one GEMM
+        return D @ M
+    h, k = M.shape
+    if D.strides[0] == 0:
+        return np.broadcast_to(D[0] @ M, (*D.shape[:-1], k))
+    return (D.reshape(-1, h) @ M).reshape(*D.shape[:-1], k)
+
+
+def scale_columns(D, v: np.ndarray):
+    """D_i diag(v_i) for every example i: D (n, h), (n, r, h) or ``Diagonal``, v (n, h).
+
+    A diagonal stack stays diagonal (diag(a) diag(b) = diag(a ∘ b)), so an element-wise output
+    layer costs O(n h_m), not O(n h_m²). For short rows of a 3-D D, φ'(z_i) is first copied
+    into each of D_i's r rows, so that the product runs over whole (r, h) blocks instead of
+    numpy's many loops of length h; a broadcast D is tiled over blocks of examples for the
+    same reason.
+    """
+    if isinstance(D, Diagonal):
+        return Diagonal(D.n, D.h, v if D.v is None else D.v * v)
+    if D.ndim == 2:
+        return D * v
+    v = v[:, None, :]
+    if D.shape[-1] >= 64:
+        return D * v
+    out = v.repeat(D.shape[1], axis=1)
+    _multiply_in_place(out, D)
+    return out
+
+
+_BLOCK = 16  # examples per block in _multiply_in_place
+
+
+def _multiply_in_place(out: np.ndarray, D: np.ndarray) -> None:
+    """out *= D for out (n, r, h), C-contiguous, and D of the same shape; a broadcast D is
+    multiplied block-wise by D_0 tiled 16 times, so numpy's loops are 16 times longer."""
+    n = D.shape[0] - D.shape[0] % _BLOCK
+    if D.strides[0] != 0 or n == 0:
+        out *= D
+        return
+    blocks = out[:n].reshape(n // _BLOCK, -1)  # a view, since out is C-contiguous
+    blocks *= np.tile(D[0].ravel(), _BLOCK)
+    out[n:] *= D[n:]
+
+
+def expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """View the per-example vectors v (n, h) so they broadcast against D (n, ..., h)."""
+    if D.ndim == 2:
+        return v
+    return v.reshape(v.shape[0], *(1,) * (D.ndim - 2), v.shape[1])
+
+
+@functools.lru_cache(maxsize=8)
+def ones(n: int) -> np.ndarray:
+    """A read-only vector of n ones."""
+    v = np.ones(n)
+    v.flags.writeable = False
+    return v
+
+
+def column_sums(G: np.ndarray) -> np.ndarray:
+    """Σ_i G_i for G (n, h): as the product 1ᵀ G, several times faster than ``G.sum(axis=0)``
+    on a tall, narrow batch."""
+    return ones(G.shape[0]) @ G
+
+
+def row_sums(A: np.ndarray) -> np.ndarray:
+    """Σ_k A[i, k] for every row of A (n, h), as the product A 1."""
+    return A @ ones(A.shape[1])
+
+
+def row_max(A: np.ndarray) -> np.ndarray:
+    """max_k A[i, k] for every row i of A (n, h).
+
+    numpy reduces along short rows one row at a time; for h ≤ 32 reducing a transposed copy
+    down its columns is several times faster (beyond that it is slower).
+    """
+    if A.shape[1] <= 32:
+        return np.ascontiguousarray(A.T).max(axis=0)
+    return A.max(axis=1)

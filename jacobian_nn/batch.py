@@ -1,0 +1,207 @@
+"""Lecture 000's backward pass for a whole batch: one loop j = m … 1 that every mode uses.
+
+For a batch X (n, k) the forward pass gives z_i^(j) for every example, and the backward loop
+carries a stacked product D · D^(j) — entry [i] for example i — down the chain:
+
+    D ← D · D_z f_{W_j}(z^(j-1))        (so it holds D · D^(j-1) next),
+
+reading each layer's parameter block on the way, summed over the batch (``params="sum"``, as
+BackPACK's ``sum_batch``) or per example (``params="per_example"``). What D starts as decides
+what the loop computes:
+
+* D = I (D^(m) for every example) with the rows G_i = ∇_ŷ L(z_i^(m), y_i)ᵀ applied before each
+  block: lecture 000's D^(j) for all examples, then ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}
+  — the ``"jacobian"`` mode;
+* D = the rows G: every product shrinks to the row ∇_ŷLᵀ D^(j) — the ``"reverse"`` mode
+  (vector–Jacobian products, what autodiff frameworks do), and per-example gradients;
+* D = I without G: the per-example Jacobians D_{W_j} f_W(x_i) and D_x f_W(x_i).
+
+The ``"lecture"`` mode runs ``Network.backprop`` per example instead, every matrix materialised.
+By associativity all three give the same numbers to rounding; what each costs:
+docs/performance.md. Every stacked product goes through a layer's ``left_mul_D_z``,
+``left_mul_D_W`` or ``grad_W_sum`` (layers.py) and the named kernels of _kernels.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _kernels
+from .losses import Loss
+
+MODES = ("lecture", "jacobian", "reverse")
+
+
+def require_mode(mode) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    return mode
+
+
+def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
+             params: str | None = "sum", to_input: bool = False):
+    """Carry D (n, ..., h_m) down the chain j = m … 1, collecting each layer's parameter block.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        f_{W_1} … f_{W_m}.
+    zs : list of ndarray
+        The forward pass: zs[j] (n, h_j) holds z_i^(j) as rows.
+    D : ndarray (n, h_m) or (n, r, h_m), or a ``_kernels.Diagonal``
+        What the chain starts from (I, or the rows ∇_ŷLᵀ); below, D stands for D · D^(j).
+    G : ndarray, shape (n, r), optional
+        Rows applied to D before each parameter block: block j then uses G_i D_i.
+    params : {"sum", "per_example", None}
+        ``"sum"``: block j is Σ_i (G_i) D_i D_{W_j} f_{W_j}(z_i^(j-1)), shaped like W_j;
+        ``"per_example"``: block j has shape (n, ..., d_j), one D_i D_{W_j} f_{W_j} per example;
+        None: no blocks (the chain only carries D).
+    to_input : bool
+        Also apply the first layer's D_z, so that the second result is D · D^(0).
+
+    Returns
+    -------
+    blocks : list
+        ``blocks[j-1]`` for layer j (None when ``params`` is None).
+    D : ndarray or Diagonal
+        D · D^(0) if ``to_input`` (or ``params`` is None), else D · D^(1).
+    """
+    blocks = [None] * len(layers)
+    for j in range(len(layers), 0, -1):
+        layer, Z, F = layers[j - 1], zs[j - 1], zs[j]
+        if params is not None:
+            blocks[j - 1] = _block(j, layer, D, G, Z, F, params)
+        if j > 1 or to_input or params is None:
+            D = layer.left_mul_D_z(_kernels.stack_for(layer, D), Z, F)  # D ← D · D_z f_{W_j}
+    return blocks, D
+
+
+def _block(j: int, layer, D, G, Z, F, params: str) -> np.ndarray:
+    """Layer j's parameter block, as ``backward`` describes it; a summed one is shaped like W_j
+    (checked here, the one place gradients are assembled)."""
+    shape = np.shape(layer.params)
+    if params == "sum":
+        if not layer.n_params:  # d_j = 0: the empty gradient, without forming G D^(j)
+            return np.zeros(shape)
+        g = layer.grad_W_sum(D if G is None else _kernels.rows_times(G, D), Z, F)
+        if np.size(g) != layer.n_params:
+            raise RuntimeError(
+                f"layer {j} ({layer.describe()}) has {layer.n_params} params of shape {shape}, but "
+                f"its gradient came out with shape {np.shape(g)}; its batched products "
+                "(grad_W_sum, left_mul_D_z) disagree with its params."
+            )
+        return np.reshape(g, shape)
+    rows = _kernels.dense(D) if G is None else _kernels.rows_times(G, D)
+    return layer.left_mul_D_W(rows, Z, F)
+
+
+def jacobians(layers, zs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-example D_{W_j} f_W(x_i) (n, h_m, d_j) for every layer and D_x f_W(x_i) (n, h_m, k),
+    from D^(m) = I."""
+    n, h_m = zs[-1].shape
+    blocks, D_x = backward(layers, zs, _kernels.identity_stack(n, h_m), params="per_example",
+                           to_input=True)
+    return [np.array(b) for b in blocks], np.array(_kernels.dense(D_x))
+
+
+class Batch:
+    """A batch X (n, k), Y (n, h_m) checked once against a network and a loss
+    (``Network.check_batch`` makes one); the trainers call it at every update.
+
+    Attributes
+    ----------
+    network : Network
+    X : ndarray, shape (n, k)
+    Y : ndarray, shape (n, h_m) (or (n,) for h_m = 1, until the first forward pass)
+    loss : Loss
+    """
+
+    def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss):
+        self.network, self.X, self.Y, self.loss = network, X, Y, loss
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    def __repr__(self) -> str:
+        return f"Batch(n={self.n}, loss={self.loss!r})"
+
+    def subset(self, rows: np.ndarray) -> Batch:
+        """The examples ``rows`` (a minibatch), without checking them again."""
+        return Batch(self.network, self.X[rows], self.Y[rows], self.loss)
+
+    def _targets(self, Yhat: np.ndarray) -> np.ndarray:
+        """Y against the outputs Ŷ: shaped and checked in full once, then only its domain
+        (a CrossEntropy ŷ must stay in [0, 1]) at every call."""
+        if self.Y.shape == Yhat.shape:
+            self.loss.check_values(Yhat, self.Y)
+        else:  # (n,) targets for h_m = 1, or a clear error
+            self.Y = self.loss.targets(Yhat, self.Y)
+        return self.Y
+
+    def mean_loss(self) -> float:
+        """(1/n) Σ_i L(f_W(x_i), y_i), by a forward pass alone."""
+        Yhat = self.network.forward_pass(self.X)[-1]
+        value = float(self.loss.values(Yhat, self._targets(Yhat)).mean())
+        require_finite(self.network, value, self.X, self.loss)
+        return value
+
+    def gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
+        """The mean loss (1/n) Σ_i L_i and, for each layer j, (1/n) Σ_i ∇_{W_j} L_i."""
+        net, n = self.network, self.n
+        if mode == "lecture":  # lecture 000 per example, summed as it goes: memory stays O(1) in n
+            Y = self._targets(net.forward_pass(self.X)[-1])  # a wrong Y is named whole
+            value, sums = 0.0, [np.zeros(np.shape(layer.params)) for layer in net.layers]
+            for x, y in zip(self.X, Y, strict=True):
+                tr = net.backprop(x, y, self.loss)
+                value += tr.loss
+                for j, s in enumerate(sums, 1):
+                    s += tr.grad(j)
+            return value / n, [s / n for s in sums]
+        zs = net.forward_pass(self.X)
+        values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
+        value = float(values.sum()) / n
+        require_finite(net, value, self.X, self.loss)
+        if mode == "reverse":  # start from the rows ∇_ŷLᵀ
+            blocks, _ = backward(net.layers, zs, G)
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last
+            blocks, _ = backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)
+        return value, [b / n for b in blocks]
+
+    def per_example_gradients(self) -> list[np.ndarray]:
+        """∇_{W_j} L(f_W(x_i), y_i), entry j-1 of shape (n, *params.shape) of layer j."""
+        zs = self.network.forward_pass(self.X)
+        G = self.loss.grads(zs[-1], self._targets(zs[-1]))
+        blocks, _ = backward(self.network.layers, zs, G, params="per_example")
+        return [b.reshape(self.n, *np.shape(layer.params))
+                for b, layer in zip(blocks, self.network.layers, strict=True)]
+
+
+class NonFiniteError(ValueError):
+    """Finite inputs gave a non-finite z^(j) or loss: float64 overflowed on the way. During
+    training this is how divergence shows itself, so the trainers catch exactly this error."""
+
+
+def require_finite(net, value: float, X: np.ndarray, loss: Loss) -> None:
+    """Raise, saying where, if finite inputs overflowed float64 on the way to the loss.
+
+    A loss of +inf from a finite ŷ is only the value overflowing (½(ŷ − y)² at
+    |ŷ − y| = 1e300), while its gradient is still finite, so that one is returned.
+    """
+    if math.isfinite(value):
+        return
+    with np.errstate(all="ignore"):
+        zs = net.forward_pass(X)
+    for j, Z in enumerate(zs[1:], 1):
+        bad = np.argwhere(~np.isfinite(Z))
+        if bad.size:
+            raise NonFiniteError(
+                f"the forward pass overflowed float64: z^({j}), the output of layer {j} "
+                f"({net.layers[j - 1].describe()}), is not finite for example "
+                f"i = {bad[0][0]}. Scale the inputs or the weights down."
+            )
+    if math.isnan(value):
+        raise NonFiniteError(f"{loss!r} is NaN at these weights, although every z^(j) is "
+                         "finite. Check the targets against the loss.")
