@@ -1,22 +1,29 @@
-"""Benchmark: one full-batch gradient step per mode against a hand-written numpy baseline.
+"""Benchmark: ``GradientDescent.fit`` against a hand-written numpy baseline, on the user's path.
 
 Run with ``make bench`` (or ``python benchmarks/bench.py [--quick]``). In one run it times, on
 float64 data,
 
-* one ``GradientDescent.step`` (input checks + forward + gradient + update) in the modes
-  "jacobian" and "reverse", against ``baseline_step``, a hand-written vectorised numpy
-  backprop of the same network, on tiny (2-2-1 tanh, XOR, n = 4, ½‖ŷ − y‖²), small
-  (64-32-10 tanh + softmax cross-entropy, n = 1797) and medium (784-128-10, n = 10 000);
-* ``Network.jacobians`` of the small net on n = 256 against ``baseline_jacobians``, a
-  hand-written batched chain;
-* "lecture" mode once on the small case (no speed target; it must finish in under a minute).
+* ``GradientDescent(lr, max_iters=10, mode=...).fit`` — 10 full-batch updates and the 11
+  losses — in the modes "jacobian" and "reverse", for networks built both ways: lecture 002's
+  (Linear, Bias, tanh, …) and with ``Affine`` layers, against ``baseline_fit``, a hand-written
+  vectorised numpy backprop doing the same 10 updates and 11 losses, on tiny (2-2-1 tanh, XOR,
+  n = 4, ½‖ŷ − y‖²), small (64-32-10 tanh + softmax cross-entropy, n = 1797) and medium
+  (784-128-10, n = 10 000);
+* minibatch ``fit`` (B = 128, one epoch of the medium case; the full-data loss recorded at
+  the epoch's start and end) against ``baseline_minibatch_fit``, the same loop in numpy;
+* ``Network.jacobians`` of the small net on n = 256 against ``baseline_jacobians``;
+* "lecture" mode once on the small case (no speed target; it must finish in under a minute);
+* how one "jacobian" gradient grows with the output size h_m = 1, 10, 100, 1000 for a Bias,
+  an element-wise and a Linear output layer (it must grow linearly, not quadratically);
+* ``import jacobian_nn`` in a fresh interpreter, against ``import numpy``.
 
-Times are medians over repeats; within a repeat every mode runs in turn, so all see the same
-machine state, and each case runs in a fresh process. The floor is 6·n·P flops (forward,
-and two products per weight backward) at the best measured numpy GEMM rate. Peak memory of one
-step is measured in a fresh process per case and mode: tracemalloc's peak during the step and
-the process's peak resident set. The table is printed and written to
-benchmarks/results/latest.json.
+Ratios are medians of paired per-repeat ratios: within a repeat every contestant runs in turn,
+so all see the same machine state, and each case runs in a fresh process. The whole table is
+measured twice: with OpenBLAS's default threads and with one thread (on a 2-core machine under
+load, small GEMMs on two threads can be many times slower). The floor is 6·n·P flops per update
+(forward, and two products per weight backward) at the best measured numpy GEMM rate. Peak
+memory of one call is measured in a fresh process per case and mode. The table is printed and
+written to benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ import jacobian_nn as jnn
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.json"
 LR = 0.1
+ITERS = 10  # updates per timed fit
+BATCH = 128  # minibatch size B of the minibatch case
 
 # name: (layer widths, n, loss)
 CASES = {
@@ -47,25 +56,46 @@ CASES = {
     "small": ([64, 32, 10], 1797, "softmax_ce"),
     "medium": ([784, 128, 10], 10_000, "softmax_ce"),
 }
+STYLES = ("lecture", "affine")  # Linear + Bias + tanh (lecture 002), or Affine + tanh
 JAC_CASE = ("small", 256)  # per-example Jacobians of the small net for n = 256
-TARGETS = {  # (case, mode): the largest allowed ratio to the baseline
+TARGETS = {  # (case, mode): the largest allowed ratio to the baseline, for both styles
     ("tiny", "reverse"): 2.0,
+    ("tiny", "jacobian"): 2.0,
     ("small", "reverse"): 1.1,
     ("medium", "reverse"): 1.1,
     ("small", "jacobian"): 1.5,
     ("medium", "jacobian"): 1.5,
+    ("minibatch", "reverse"): 1.3,
+    ("minibatch", "jacobian"): 1.3,
     ("jacobians", "jacobians"): 1.2,
 }
+OUTPUT_SIZES = (1, 10, 100, 1000)  # h_m of the growth measurement
+IMPORT_TARGET_S = 0.3
 
 
 # ----------------------------------------------------------------------------------------------
 # Data and networks
 # ----------------------------------------------------------------------------------------------
-def make_case(name: str, n: int | None = None):
+def make_net(sizes: list[int], style: str) -> jnn.Network:
+    """The network with widths ``sizes``, built as ``jnn.mlp`` (Affine) or the lecture's way
+    (Linear then Bias), with the same weights either way."""
+    net = jnn.mlp(sizes, seed=1)
+    if style == "affine":
+        return net
+    layers = []
+    for layer in net.layers:
+        if isinstance(layer, jnn.Affine):
+            layers += [jnn.Linear(layer.W), jnn.Bias(layer.b)]
+        else:
+            layers.append(layer)
+    return jnn.Network(layers)
+
+
+def make_case(name: str, n: int | None = None, style: str = "affine"):
     """(net, X, Y, loss) for a case; random data of the right shape (timing ignores values)."""
     sizes, n_default, _ = CASES[name]
     n = n_default if n is None else n
-    net = jnn.mlp(sizes, seed=1)
+    net = make_net(sizes, style)
     if name == "tiny":
         X, Y = jnn.datasets.xor()
         return net, X, Y, jnn.HalfSquaredError()
@@ -75,14 +105,22 @@ def make_case(name: str, n: int | None = None):
     return net, X, Y, jnn.SoftmaxCrossEntropy()
 
 
+def packed(net: jnn.Network) -> list[np.ndarray]:
+    """The baseline's parameters [W | b] per affine map, read from either style of network."""
+    Ps, layers = [], list(net.layers)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, jnn.Affine):
+            Ps.append(layer.params.copy())
+        elif isinstance(layer, jnn.Linear):
+            Ps.append(np.column_stack([layer.W, layers[i + 1].b]))
+    return Ps
+
+
 # ----------------------------------------------------------------------------------------------
 # The hand-written baselines: plain vectorised numpy, no library code
 # ----------------------------------------------------------------------------------------------
-def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str) -> float:
-    """One full-batch gradient step of Affine → tanh → … → Affine, params P = [W | b] in place.
-
-    Returns the mean loss before the update, as ``GradientDescent.step`` does.
-    """
+def baseline_loss(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str):
+    """The forward pass of Affine → tanh → … → Affine; returns (mean loss, ∇_ŷL rows, acts)."""
     n = X.shape[0]
     acts = [X]
     for i, P in enumerate(Ps):
@@ -101,7 +139,14 @@ def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str)
     else:  # ½‖ŷ − y‖²
         G = S - Y
         value = 0.5 * float(np.einsum("ij,ij->", G, G)) / n
-    step = LR / n
+    return value, G, acts
+
+
+def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str) -> float:
+    """One full-batch gradient step, params P = [W | b] updated in place; returns the mean loss
+    before the update, as ``GradientDescent.step`` does."""
+    value, G, acts = baseline_loss(Ps, X, Y, loss)
+    step = LR / X.shape[0]
     for i in range(len(Ps) - 1, -1, -1):
         P, Z = Ps[i], acts[i]
         gW = G.T @ Z
@@ -112,6 +157,25 @@ def baseline_step(Ps: list[np.ndarray], X: np.ndarray, Y: np.ndarray, loss: str)
         P[:, :-1] -= step * gW
         P[:, -1] -= step * gb
     return value
+
+
+def baseline_fit(Ps, X, Y, loss: str, iters: int = ITERS) -> list[float]:
+    """``iters`` full-batch updates and the loss of every W_t, t = 0 … iters, the last by a
+    forward pass alone: what ``GradientDescent(max_iters=iters).fit`` computes."""
+    losses = [baseline_step(Ps, X, Y, loss) for _ in range(iters)]
+    return losses + [baseline_loss(Ps, X, Y, loss)[0]]
+
+
+def baseline_minibatch_fit(Ps, X, Y, loss: str, seed: int = 0) -> list[float]:
+    """One epoch of minibatch updates (B = ``BATCH``, shuffled by ``default_rng(seed)``) and the
+    full-data loss at its start and end: what ``GradientDescent(batch_size=B)`` records."""
+    n = X.shape[0]
+    order = np.random.default_rng(seed).permutation(n)
+    losses = [baseline_loss(Ps, X, Y, loss)[0]]
+    for start in range(0, n, BATCH):
+        idx = order[start:start + BATCH]
+        baseline_step(Ps, X[idx], Y[idx], loss)
+    return losses + [baseline_loss(Ps, X, Y, loss)[0]]
 
 
 def baseline_jacobians(Ps: list[np.ndarray], X: np.ndarray):
@@ -135,28 +199,43 @@ def baseline_jacobians(Ps: list[np.ndarray], X: np.ndarray):
 # ----------------------------------------------------------------------------------------------
 # What is timed
 # ----------------------------------------------------------------------------------------------
-def step_fns(case: str, modes=("jacobian", "reverse")) -> dict:
-    """Closures doing one training step each, all starting from the same weights."""
-    net0, X, Y, loss = make_case(case)
-    loss_name = CASES[case][2]
-    Ps = [L.params.copy() for L in net0.layers if L.n_params]
-    fns = {"baseline": lambda: baseline_step(Ps, X, Y, loss_name)}
+def fit_fns(case: str, style: str, modes=("jacobian", "reverse")) -> dict:
+    """Closures doing one timed fit each, all starting from the same weights."""
+    if case == "minibatch":
+        net0, X, Y, loss = make_case("medium", style=style)
+        Ps = packed(net0)
+        fns = {"baseline": lambda: baseline_minibatch_fit(Ps, X, Y, "softmax_ce")}
+        for mode in modes:
+            net = make_case("medium", style=style)[0]
+            gd = jnn.GradientDescent(LR, max_iters=-(-X.shape[0] // BATCH), mode=mode,
+                                     batch_size=BATCH, seed=0)
+            fns[mode] = lambda gd=gd, net=net: gd.fit(net, X, Y, loss)
+        return fns
+    net0, X, Y, loss = make_case(case, style=style)
+    Ps = packed(net0)
+    fns = {"baseline": lambda: baseline_fit(Ps, X, Y, CASES[case][2])}
     for mode in modes:
-        net = make_case(case)[0]
-        gd = jnn.GradientDescent(lr=LR, mode=mode)
-        fns[mode] = lambda gd=gd, net=net: gd.step(net, X, Y, loss)
+        net = make_case(case, style=style)[0]
+        gd = jnn.GradientDescent(LR, max_iters=ITERS, mode=mode)
+        fns[mode] = lambda gd=gd, net=net: gd.fit(net, X, Y, loss)
     return fns
 
 
-def check_baseline_agrees(case: str) -> float:
-    """Largest relative difference between one library step and one baseline step."""
-    net, X, Y, loss = make_case(case)
-    Ps = [L.params.copy() for L in net.layers if L.n_params]
-    v_base = baseline_step(Ps, X, Y, CASES[case][2])
-    v_lib = jnn.GradientDescent(lr=LR).step(net, X, Y, loss)
-    lib = [L.params for L in net.layers if L.n_params]
-    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in zip(lib, Ps, strict=True))
-    return float(max(err, abs(v_base - v_lib) / abs(v_lib)))
+def check_baseline_agrees(case: str, style: str) -> float:
+    """Largest relative difference between one library fit and one baseline fit."""
+    data_case = "medium" if case == "minibatch" else case
+    net, X, Y, loss = make_case(data_case, style=style)
+    Ps = packed(net)
+    if case == "minibatch":
+        base = baseline_minibatch_fit(Ps, X, Y, "softmax_ce")
+        gd = jnn.GradientDescent(LR, max_iters=-(-X.shape[0] // BATCH), batch_size=BATCH, seed=0)
+    else:
+        base = baseline_fit(Ps, X, Y, CASES[case][2])
+        gd = jnn.GradientDescent(LR, max_iters=ITERS)
+    lib = gd.fit(net, X, Y, loss).losses
+    err = max(np.max(np.abs(a - b)) / np.max(np.abs(b))
+              for a, b in zip(packed(net), Ps, strict=True))
+    return float(max(err, max(abs(a - b) / abs(b) for a, b in zip(lib, base, strict=True))))
 
 
 def jacobian_fns() -> tuple[dict, float]:
@@ -170,6 +249,15 @@ def jacobian_fns() -> tuple[dict, float]:
               for a, b in [(K1, J1), (K3, J2), (Kx, Dx)])
     fns = {"baseline": lambda: baseline_jacobians(Ps, X), "jacobians": lambda: net.jacobians(X)}
     return fns, float(err)
+
+
+def growth_net(output: str, h_m: int) -> tuple[jnn.Network, np.ndarray, np.ndarray]:
+    """20 → 50 (tanh) → h_m, then the output layer: a Bias, a Sigmoid or nothing (Linear)."""
+    rng = np.random.default_rng(3)
+    layers = [jnn.Linear(rng.normal(size=(50, 20)) / 5), jnn.Tanh(),
+              jnn.Linear(rng.normal(size=(h_m, 50)) / 7)]
+    layers += {"Bias": [jnn.Bias(np.zeros(h_m))], "Sigmoid": [jnn.Sigmoid()], "Linear": []}[output]
+    return jnn.Network(layers), rng.normal(size=(1000, 20)), rng.uniform(size=(1000, h_m))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -218,41 +306,79 @@ def matmul_rate() -> float:
     return 2 * 2048**3 / t
 
 
-def time_case(case: str, repeats: int, min_time: float) -> list[dict]:
-    """The table rows of one case."""
+def time_case(case: str, style: str, repeats: int, min_time: float) -> list[dict]:
+    """The table rows of one case and network style."""
     if case == "jacobians":
         fns, err = jacobian_fns()
         name, n = JAC_CASE
         P, flop, what = jnn.mlp(CASES[name][0]).n_params, None, f"D_W and D_x per example ({name})"
     else:
-        fns, err = step_fns(case), check_baseline_agrees(case)
-        sizes, n, _ = CASES[case]
-        P, what = jnn.mlp(sizes).n_params, "one gradient step"
-        flop = 6 * n * P
+        fns, err = fit_fns(case, style), check_baseline_agrees(case, style)
+        sizes, n, _ = CASES["medium" if case == "minibatch" else case]
+        P = jnn.mlp(sizes).n_params
+        what = (f"fit, one epoch of B = {BATCH}" if case == "minibatch"
+                else f"fit, {ITERS} updates")
+        flop = 6 * n * P * (1 if case == "minibatch" else ITERS)
     stats = interleaved_medians(fns, repeats, min_time)
     base = stats["baseline"]["median_s"]
-    rows = [{"case": case, "what": what, "mode": mode, "n": n, "P": P, **st, "floor_flop": flop,
-             "target": TARGETS.get((case, mode)),
+    rows = [{"case": case, "style": style, "what": what, "mode": mode, "n": n, "P": P, **st,
+             "floor_flop": flop, "target": TARGETS.get((case, mode)),
              "agree": err if mode == "baseline" else None} for mode, st in stats.items()]
-    if case == "small":  # lecture mode: no speed target, but it must finish in under a minute
+    if case == "small" and style == "affine":  # lecture mode: no target, but under a minute
         net, X, Y, loss = make_case("small")
         gd = jnn.GradientDescent(lr=LR, mode="lecture")
         t = _time_calls(lambda: gd.step(net, X, Y, loss), 1)
-        rows.append({"case": case, "what": what + ", measured once", "mode": "lecture", "n": n,
-                     "P": P, "median_s": t, "min_s": t, "calls": 1, "ratio": t / base,
-                     "ratio_q1": None, "ratio_q3": None,
-                     "floor_flop": flop, "target": None, "agree": None})
+        rows.append({"case": case, "style": style, "what": "one step, measured once",
+                     "mode": "lecture", "n": n, "P": P, "median_s": t, "min_s": t, "calls": 1,
+                     "ratio": t / (base / ITERS), "ratio_q1": None, "ratio_q3": None,
+                     "floor_flop": flop / ITERS, "target": None, "agree": None})
     return rows
 
 
+def time_growth(repeats: int) -> list[dict]:
+    """Seconds and traced peak memory of one "jacobian" gradient, n = 1000, per h_m and output
+    layer; ``per_h_m`` is the time over h_m, which stays flat when growth is linear."""
+    rows = []
+    for output in ("Bias", "Sigmoid", "Linear"):
+        for h_m in OUTPUT_SIZES:
+            net, X, Y = growth_net(output, h_m)
+            loss = jnn.SquaredError()
+            net.gradients(X, Y, loss)
+            t = statistics.median(_time_calls(lambda: net.gradients(X, Y, loss), 1)  # noqa: B023
+                                  for _ in range(repeats))
+            tracemalloc.start()
+            net.gradients(X, Y, loss)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            rows.append({"output": output, "h_m": h_m, "median_s": t,
+                         "traced_peak_MiB": peak / 2**20})
+    return rows
+
+
+def time_import(repeats: int) -> dict:
+    """Median wall seconds of ``import jacobian_nn`` and of ``import numpy``, each in a fresh
+    interpreter (the interpreter's own start-up is subtracted: ``python -c pass``)."""
+    def wall(code: str) -> float:
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    empty = wall("pass")
+    return {"jacobian_nn_s": wall("import jacobian_nn") - empty,
+            "numpy_s": wall("import numpy") - empty, "target_s": IMPORT_TARGET_S}
+
+
 # ----------------------------------------------------------------------------------------------
-# Peak memory of one step, in a fresh process
+# Peak memory of one call, in a fresh process
 # ----------------------------------------------------------------------------------------------
-def peak_memory(case: str, mode: str) -> dict:
+def peak_memory(case: str, style: str, mode: str) -> dict:
     if case == "jacobians":
         fn = jacobian_fns()[0][mode]
     else:
-        fn = step_fns(case, modes=() if mode == "baseline" else (mode,))[mode]
+        fn = fit_fns(case, style, modes=() if mode == "baseline" else (mode,))[mode]
     tracemalloc.start()
     fn()
     peak = tracemalloc.get_traced_memory()[1]
@@ -293,7 +419,8 @@ def _child(env: dict, *args: str):
     return json.loads(out.stdout)
 
 
-def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | None) -> dict:
+def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | None,
+        memory: bool = True) -> dict:
     """Each case is timed in a fresh process, so none inherits another's allocator state."""
     env = dict(os.environ)
     if blas_threads is not None:  # read by OpenBLAS when numpy is imported in the child
@@ -302,14 +429,16 @@ def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | Non
     rate = _child(env, "--rate")
     rows = []
     for case in cases:
-        print(f"timing {case} …", file=sys.stderr, flush=True)
-        rows += _child(env, "--time", case, str(repeats), str(min_time))
+        for style in (("affine",) if case == "jacobians" else STYLES):
+            print(f"timing {case} ({style}, BLAS threads {blas_threads or 'default'}) …",
+                  file=sys.stderr, flush=True)
+            rows += _child(env, "--time", case, style, str(repeats), str(min_time))
     for r in rows:
         flop = r.pop("floor_flop")
         r["floor_s"] = None if flop is None else flop / rate
         r["target_met"] = None if r["target"] is None else bool(r["ratio"] <= r["target"])
-        if r["mode"] != "lecture":
-            r.update(_child(env, "--peak", r["case"], r["mode"]))
+        if memory and r["mode"] != "lecture":
+            r.update(_child(env, "--peak", r["case"], r["style"], r["mode"]))
     info = machine()
     info["blas_threads"] = blas_threads or "default"
     return {"machine": info, "matmul_gflops": rate / 1e9, "repeats": repeats,
@@ -326,8 +455,8 @@ def _fmt_t(t: float | None) -> str:
 
 
 def table(res: dict) -> str:
-    lines = ["| case | mode | n | P | median | ratio to baseline | ratio quartiles | target | met "
-             "| matmul floor | peak traced | peak RSS |", "|" + " --- |" * 12]
+    lines = ["| case | network | mode | n | P | median | ratio to baseline | ratio quartiles | "
+             "target | met | matmul floor | peak traced | peak RSS |", "|" + " --- |" * 13]
     for r in res["rows"]:
         tgt = "-" if r["target"] is None else f"≤ {r['target']:g}×"
         met = "-" if r["target_met"] is None else ("yes" if r["target_met"] else "**no**")
@@ -335,38 +464,51 @@ def table(res: dict) -> str:
                   else f"{r['ratio_q1']:.2f}–{r['ratio_q3']:.2f}×")
         mem = ((f"{r['traced_peak_MiB']:.1f} MiB", f"{r['maxrss_MiB']:.0f} MiB")
                if "traced_peak_MiB" in r else ("-", "-"))
-        lines.append(f"| {r['case']} | {r['mode']} | {r['n']} | {r['P']} | "
+        lines.append(f"| {r['case']} | {r['style']} | {r['mode']} | {r['n']} | {r['P']} | "
                      f"{_fmt_t(r['median_s'])} | {r['ratio']:.2f}× | {spread} | {tgt} | {met} | "
                      f"{_fmt_t(r['floor_s'])} | {mem[0]} | {mem[1]} |")
     m = res["machine"]
     load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
-    agree = ", ".join(f"{r['case']} {r['agree']:.1e}" for r in res["rows"]
-                      if r["agree"] is not None)
+    agree = max(r["agree"] for r in res["rows"] if r["agree"] is not None)
     lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
               f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}); best GEMM rate "
               f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
               "repeats, ratios the median of per-repeat ratios; "
               f"load average before the run {load}; {res['date_utc']} UTC.",
-              f"Library vs baseline, largest relative difference after one step: {agree}."]
+              f"Library vs baseline, largest relative difference after a fit: {agree:.1e}."]
+    return "\n".join(lines)
+
+
+def growth_table(rows: list[dict]) -> str:
+    lines = ['"jacobian" mode, one gradient, n = 1000: time (and traced peak) by output size h_m',
+             "", "| output layer | " + " | ".join(f"h_m = {h}" for h in OUTPUT_SIZES)
+             + " | time(1000) / time(100) |", "|" + " --- |" * (len(OUTPUT_SIZES) + 2)]
+    for output in ("Bias", "Sigmoid", "Linear"):
+        rs = {r["h_m"]: r for r in rows if r["output"] == output}
+        cells = [f"{_fmt_t(rs[h]['median_s'])} ({rs[h]['traced_peak_MiB']:.0f} MiB)"
+                 for h in OUTPUT_SIZES]
+        lines.append(f"| {output} | " + " | ".join(cells)
+                     + f" | {rs[1000]['median_s'] / rs[100]['median_s']:.1f} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--min-time", type=float, default=0.05, help="seconds per repeat and mode")
     ap.add_argument("--quick", action="store_true", help="3 short repeats")
-    ap.add_argument("--cases", nargs="+", default=[*CASES, "jacobians"])
-    ap.add_argument("--blas-threads", type=int, help="BLAS threads (default: the machine's)")
+    ap.add_argument("--cases", nargs="+", default=[*CASES, "minibatch", "jacobians"])
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     ap.add_argument("--no-save", action="store_true", help="do not write the JSON")
     ap.add_argument("--rate", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--time", nargs=3, metavar=("CASE", "REPEATS", "MIN_TIME"),
+    ap.add_argument("--time", nargs=4, metavar=("CASE", "STYLE", "REPEATS", "MIN_TIME"),
                     help=argparse.SUPPRESS)
-    ap.add_argument("--peak", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--peak", nargs=3, metavar=("CASE", "STYLE", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--growth", type=int, metavar="REPEATS", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.time:
-        print(json.dumps(time_case(args.time[0], int(args.time[1]), float(args.time[2]))))
+        case, style, repeats, min_time = args.time
+        print(json.dumps(time_case(case, style, int(repeats), float(min_time))))
         return
     if args.peak:
         print(json.dumps(peak_memory(*args.peak)))
@@ -374,10 +516,24 @@ def main(argv=None) -> None:
     if args.rate:
         print(json.dumps(matmul_rate()))
         return
+    if args.growth:
+        print(json.dumps(time_growth(args.growth)))
+        return
     if args.quick:
         args.repeats, args.min_time = 3, 0.03
-    res = run(args.repeats, args.min_time, args.cases, args.blas_threads)
-    print(table(res))
+    res = {"default_threads": run(args.repeats, args.min_time, args.cases, None),
+           "one_thread": run(args.repeats, args.min_time, args.cases, 1, memory=False),
+           "growth": _child(dict(os.environ), "--growth", str(max(3, args.repeats // 3))),
+           "import": time_import(max(5, args.repeats))}
+    print("BLAS threads: OpenBLAS's default\n")
+    print(table(res["default_threads"]))
+    print("\nBLAS threads: one (OPENBLAS_NUM_THREADS=1)\n")
+    print(table(res["one_thread"]))
+    print("\n" + growth_table(res["growth"]))
+    imp = res["import"]
+    print(f"\nimport jacobian_nn: {imp['jacobian_nn_s']:.3f} s (import numpy alone: "
+          f"{imp['numpy_s']:.3f} s; target ≤ {imp['target_s']} s: "
+          f"{'met' if imp['jacobian_nn_s'] <= imp['target_s'] else 'NOT met'})")
     if not args.no_save:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(res, indent=2) + "\n")

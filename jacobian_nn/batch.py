@@ -69,32 +69,39 @@ def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
         D · D^(0) if ``to_input`` (or ``params`` is None), else D · D^(1).
     """
     blocks = [None] * len(layers)
+    rows = seen = None  # G D, formed again only when D changes (a Bias hands D on as it is)
     for j in range(len(layers), 0, -1):
         layer, Z, F = layers[j - 1], zs[j - 1], zs[j]
-        if params is not None:
-            blocks[j - 1] = _block(j, layer, D, G, Z, F, params)
+        if params is not None and layer.n_params:
+            if G is None:
+                rows = D
+            elif D is not seen:
+                rows, seen = _kernels.rows_times(G, D), D
+            blocks[j - 1] = _block(j, layer, rows, Z, F, params)
+        elif params is not None:  # d_j = 0: an empty block, without forming G D^(j)
+            lead = G.shape[:-1] if G is not None else D.shape[:-1]
+            blocks[j - 1] = np.zeros(lead + (0,) if params == "per_example" else (0,))
         if j > 1 or to_input or params is None:
             D = layer.left_mul_D_z(_kernels.stack_for(layer, D), Z, F)  # D ← D · D_z f_{W_j}
     return blocks, D
 
 
-def _block(j: int, layer, D, G, Z, F, params: str) -> np.ndarray:
-    """Layer j's parameter block, as ``backward`` describes it; a summed one is shaped like W_j
-    (checked here, the one place gradients are assembled)."""
-    shape = np.shape(layer.params)
-    if params == "sum":
-        if not layer.n_params:  # d_j = 0: the empty gradient, without forming G D^(j)
-            return np.zeros(shape)
-        g = layer.grad_W_sum(D if G is None else _kernels.rows_times(G, D), Z, F)
-        if np.size(g) != layer.n_params:
+def _block(j: int, layer, rows, Z, F, params: str) -> np.ndarray:
+    """Layer j's parameter block from ``rows`` = (G) D · D^(j): summed over the batch and shaped
+    like W_j (checked here, the one place gradients are assembled), or per example."""
+    if params == "per_example":
+        return layer.left_mul_D_W(_kernels.dense(rows), Z, F)
+    g = layer.grad_W_sum(rows, Z, F)
+    shape = layer.params.shape
+    if g.shape != shape:
+        if g.size != layer.n_params:
             raise RuntimeError(
-                f"layer {j} ({layer.describe()}) has {layer.n_params} params of shape {shape}, but "
-                f"its gradient came out with shape {np.shape(g)}; its batched products "
+                f"layer {j} ({layer.describe()}) has {layer.n_params} params of shape {shape}, "
+                f"but its gradient came out with shape {g.shape}; its batched products "
                 "(grad_W_sum, left_mul_D_z) disagree with its params."
             )
-        return np.reshape(g, shape)
-    rows = _kernels.dense(D) if G is None else _kernels.rows_times(G, D)
-    return layer.left_mul_D_W(rows, Z, F)
+        g = g.reshape(shape)
+    return g
 
 
 def jacobians(layers, zs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -164,11 +171,12 @@ class Batch:
         values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
         value = float(values.sum()) / n
         require_finite(net, value, self.X, self.loss)
+        G = G / n  # rows ∇_ŷL_iᵀ / n (a new array: a loss may hand back its own), so the sums
+        # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
-            blocks, _ = backward(net.layers, zs, G)
-        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last
-            blocks, _ = backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)
-        return value, [b / n for b in blocks]
+            return value, backward(net.layers, zs, G)[0]
+        # start from D^(m) = I, apply ∇_ŷLᵀ last
+        return value, backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0]
 
     def per_example_gradients(self) -> list[np.ndarray]:
         """∇_{W_j} L(f_W(x_i), y_i), entry j-1 of shape (n, *params.shape) of layer j."""

@@ -195,7 +195,8 @@ class GradientDescent:
         """
         data_value, grads = batch.gradients(self.mode)
         penalty, grads = self._regularize(net, grads, penalized)
-        new = [layer.params - self.lr * g for layer, g in zip(net.layers, grads, strict=True)]
+        new = [layer.params - self.lr * g if g.size else layer.params
+               for layer, g in zip(net.layers, grads, strict=True)]
         return data_value, penalty, new
 
     def step(self, net: Network, X, Y, loss: Loss) -> float:
