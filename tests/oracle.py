@@ -1,7 +1,8 @@
-"""Independent references for the tests: finite differences of forward maps only.
+"""The one oracle of the tests: independent references by finite differences of forward maps.
 
-Nothing here calls a layer's D_z or D_W; derivatives come from scipy's differentiation of
-``forward`` (through jacobian_nn.numerical_jacobian, itself tested against known matrices).
+Nothing here calls a layer's D_z or D_W, a batch mode or the trainer; derivatives come from
+scipy's differentiation of ``forward`` and of losses evaluated one example at a time (through
+jacobian_nn.numerical_jacobian, itself tested against known matrices).
 """
 
 import copy
@@ -47,3 +48,20 @@ def num_D_W_tensor(layer, z):
 def num_grad(scalar_fn, w):
     """∇ of a scalar function at w, as a vector."""
     return numerical_jacobian(lambda v: np.atleast_1d(scalar_fn(v)), w)[0]
+
+
+def numerical_mean_loss_gradient(net, X, Y, loss) -> np.ndarray:
+    """∇_w (1/n) Σ_i L(f_w(x_i), y_i) for w = net.params, by scipy's finite differences."""
+    clone = copy.deepcopy(net)
+    Y2 = np.asarray(Y).reshape(len(X), -1)
+
+    def mean_loss(w: np.ndarray) -> np.ndarray:
+        clone.params = w
+        return np.array([np.mean([loss(clone(x), y) for x, y in zip(X, Y2, strict=True)])])
+
+    return numerical_jacobian(mean_loss, net.params)[0]
+
+
+def flat(grads) -> np.ndarray:
+    """Per-layer gradients as one vector in the order of Network.params."""
+    return np.concatenate([np.ravel(g) for g in grads])

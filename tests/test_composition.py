@@ -3,7 +3,7 @@ differentiation and closed forms, inside a Network in all three gradient modes."
 
 import numpy as np
 import pytest
-from issue6_helpers import flat, numerical_mean_loss_gradient
+from oracle import flat, numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 

@@ -4,7 +4,7 @@ Toeplitz / Hankel / selection structure built entry by entry."""
 
 import numpy as np
 import pytest
-from issue6_helpers import flat, numerical_mean_loss_gradient
+from oracle import flat, numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 

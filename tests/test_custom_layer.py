@@ -3,7 +3,7 @@ the wrong entries of a wrong derivation and says what kind of slip it looks like
 
 import numpy as np
 import pytest
-from issue6_helpers import flat, numerical_mean_loss_gradient
+from oracle import flat, numerical_mean_loss_gradient
 from scipy.special import softmax
 
 import jacobian_nn as jnn

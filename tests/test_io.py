@@ -1,4 +1,4 @@
-"""Save and load (issue 5): exact round trip, resumable training, atomic writes, clear errors."""
+"""Save and load: exact round trip, resumable training, atomic writes, clear errors."""
 
 import json
 import os

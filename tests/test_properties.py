@@ -1,4 +1,4 @@
-"""Property-based tests: random architectures against numerical differentiation (issue 5).
+"""Property-based tests: random architectures against numerical differentiation.
 
 An architecture is any mix of the layer kinds (including a nested Network), sizes 1–8, depth
 1–6; hypothesis draws the kinds and sizes, and a seed from which numpy draws the weights and

@@ -124,3 +124,28 @@ def test_a_rising_loss_is_not_convergence():
         net, [[1.0]], [[1.0]], jnn.SquaredError())
     assert h.stop_reason == "max_iters"
     assert_allclose(h.losses, 1.21 ** np.arange(11), rtol=1e-12)
+
+
+class CountingLoss(jnn.HalfSquaredError):
+    """Counts how often the batch loss and its gradient are evaluated."""
+
+    def __init__(self):
+        self.value_calls = self.grad_calls = 0
+
+    def values(self, Yhat, Y):
+        self.value_calls += 1
+        return super().values(Yhat, Y)
+
+    def grads(self, Yhat, Y):
+        self.grad_calls += 1
+        return super().grads(Yhat, Y)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("mode", ["jacobian", "reverse"])
+def test_fit_for_k_updates_evaluates_k_gradients_and_k_plus_one_losses(k, mode):
+    X, Y = jnn.datasets.xor()
+    loss = CountingLoss()
+    hist = jnn.GradientDescent(lr=0.1, max_iters=k, mode=mode).fit(jnn.mlp([2, 2, 1]), X, Y, loss)
+    assert (loss.grad_calls, loss.value_calls) == (k, k + 1)
+    assert len(hist.losses) == k + 1 and hist.iters == list(range(k + 1))

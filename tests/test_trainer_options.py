@@ -1,4 +1,4 @@
-"""Trainer options of issue 6: regularisation (lecture 001) and minibatch SGD.
+"""Trainer options: regularisation (lecture 001) and minibatch SGD.
 
 Every expected number is computed here from the update formula, not read from the trainer."""
 
@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 import pytest
-from issue6_helpers import numerical_mean_loss_gradient
+from oracle import numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 from jacobian_nn.regularization import L1, L2, ElasticNet
@@ -151,7 +151,7 @@ def test_batch_of_all_n_equals_full_batch():
     np.testing.assert_allclose(hb.losses, ha.losses, rtol=1e-12)
 
 
-def test_fixed_seed_reproducible_and_matches_hand_loop():
+def test_minibatch_fit_is_reproducible_and_agrees_with_a_loop_over_batch_gradients():
     X, Y = data(10, 2, 1)
     loss, lr, B, iters = jnn.HalfSquaredError(), 0.2, 3, 9
     nets = [jnn.mlp([2, 4, 1], seed=5) for _ in range(4)]

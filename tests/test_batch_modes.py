@@ -1,4 +1,4 @@
-"""Issue 4: the three gradient modes, per-example Jacobians and the structured layer products.
+"""The three gradient modes, per-example Jacobians and the structured layer products.
 
 References are independent of the code under test: the "lecture" mode runs lecture 000's
 recursion with every dense matrix; the dense D_z/D_W are themselves checked against numerical
@@ -12,8 +12,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from issue6_helpers import flat, numerical_mean_loss_gradient
 from numpy.testing import assert_allclose
+from oracle import flat, numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 from jacobian_nn import _kernels
@@ -318,3 +318,46 @@ def test_the_finiteness_check_of_a_large_batch_allocates_no_copy_of_it(order):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < X.nbytes / 10
+
+
+# ----------------------------------------------------------------------------------------------
+# Identity and diagonal Jacobians keep a stacked D^(j) cheap
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("output", [jnn.Sigmoid(), jnn.Tanh(), jnn.Bias(np.zeros(300))])
+def test_an_identity_or_diagonal_output_layer_never_builds_n_dense_h_m_by_h_m_matrices(output):
+    # n dense (h_m, h_m) matrices would be 200·300·300·8 B ≈ 137 MiB; D^(j) below the output
+    # is at most (n, h_m, 8), 3.7 MiB, so the traced peak must stay far below the dense size.
+    rng = np.random.default_rng(4)
+    net = jnn.Network([jnn.Linear(rng.normal(size=(8, 5))), jnn.Tanh(),
+                       jnn.Linear(rng.normal(size=(300, 8)) / 3), output])
+    X, Y = rng.normal(size=(200, 5)), rng.uniform(0.2, 0.8, size=(200, 300))
+    tracemalloc.start()
+    try:
+        net.gradients(X, Y, jnn.SquaredError(), mode="jacobian")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 300 * 300 * 8 / 10
+
+
+def test_diagonal_stacks_multiply_like_the_dense_matrices_they_stand_for():
+    rng = np.random.default_rng(5)
+    n, h, k = 4, 3, 2
+    v, W = rng.normal(size=(n, h)), rng.normal(size=(h, k))
+    u, G = rng.normal(size=(n, h)), rng.normal(size=(n, h))
+    dense = np.stack([np.diag(vi) for vi in v])
+    D = _kernels.Diagonal(n, h, v)
+    assert_allclose(_kernels.dense(D), dense)
+    assert_allclose(_kernels.times_matrix(D, W), dense @ W, rtol=1e-14)
+    assert_allclose(_kernels.dense(_kernels.scale_columns(D, u)),
+                    np.stack([np.diag(vi * ui) for vi, ui in zip(v, u, strict=True)]))
+    assert_allclose(_kernels.rows_times(G, D), np.einsum("nh,nhk->nk", G, dense), rtol=1e-14)
+    eye = _kernels.identity_stack(n, h)
+    assert_allclose(_kernels.dense(eye), np.broadcast_to(np.eye(h), (n, h, h)))
+    assert _kernels.times_matrix(eye, W).strides[0] == 0  # D^(m) W = W, once for all examples
+    assert _kernels.rows_times(G, eye) is G
+
+
+def test_a_bias_hands_the_stack_on_without_copying_it():
+    D = np.broadcast_to(np.eye(3), (5, 3, 3))  # D^(m) = I for 5 examples, stored once
+    assert jnn.Bias(np.ones(3)).left_mul_D_z(D, np.zeros((5, 3)), np.ones((5, 3))) is D

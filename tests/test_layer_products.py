@@ -1,5 +1,5 @@
-"""The batched products of issue 6's layers (left_mul_D_z, left_mul_D_W, grad_W_sum) against
-their own dense matrices, example by example, for 2-D and 3-D upstream D."""
+"""The batched products of composite, convolution and custom layers (left_mul_D_z, left_mul_D_W,
+grad_W_sum) against their own dense matrices, example by example, for 2-D and 3-D upstream D."""
 
 import numpy as np
 import pytest
