@@ -26,6 +26,7 @@ from .losses import (
     CrossEntropy,
     HalfSquaredError,
     Loss,
+    SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
 )
@@ -44,10 +45,11 @@ from . import datasets, examples, io, visualize
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
     "Elementwise", "GradientDescent", "HalfSquaredError", "History", "Identity",
-    "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D", "Network",
-    "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
-    "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
-    "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
-    "show_matrix", "visualize",
+    "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D",
+    "Network", "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid",
+    "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "SquaredError", "Swish",
+    "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets", "examples", "io", "load",
+    "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian", "show_matrix",
+    "visualize",
 ]
 __version__ = "0.1.0"

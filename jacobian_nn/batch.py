@@ -104,13 +104,19 @@ def _block(j: int, layer, rows, Z, F, params: str) -> np.ndarray:
     return g
 
 
-def jacobians(layers, zs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+def jacobians(net, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-example D_{W_j} f_W(x_i) (n, h_m, d_j) for every layer and D_x f_W(x_i) (n, h_m, k),
     from D^(m) = I."""
-    n, h_m = zs[-1].shape
-    blocks, D_x = backward(layers, zs, _kernels.identity_stack(n, h_m), params="per_example",
-                           to_input=True)
-    return [np.array(b) for b in blocks], np.array(_kernels.dense(D_x))
+    with np.errstate(over="ignore", invalid="ignore"):
+        zs = net.forward_pass(X)
+        require_finite(net, float(np.sum(zs[-1])), X, None)
+        n, h_m = zs[-1].shape
+        blocks, D_x = backward(net.layers, zs, _kernels.identity_stack(n, h_m),
+                               params="per_example", to_input=True)
+        D_x = np.array(_kernels.dense(D_x))
+    if not _all_finite(D_x):  # an overflow anywhere in the chain reaches D^(0) as inf or NaN
+        raise_backward_overflow(net, X)
+    return [np.array(b) for b in blocks], D_x
 
 
 class Batch:
@@ -156,13 +162,21 @@ class Batch:
         return value
 
     def gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
-        """The mean loss (1/n) Σ_i L_i and, for each layer j, (1/n) Σ_i ∇_{W_j} L_i."""
+        """The mean loss (1/n) Σ_i L_i and, for each layer j, (1/n) Σ_i ∇_{W_j} L_i.
+
+        Overflow is not warned about but found: a non-finite z^(j), D^(j) or gradient raises
+        ``NonFiniteError`` saying where, the same in every mode.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._gradients(mode)
+
+    def _gradients(self, mode: str) -> tuple[float, list[np.ndarray]]:
         net, n = self.network, self.n
         if mode == "lecture":  # lecture 000 per example, summed as it goes: memory stays O(1) in n
             Y = self._targets(net.forward_pass(self.X)[-1])  # a wrong Y is named whole
             value, sums = 0.0, [np.zeros(np.shape(layer.params)) for layer in net.layers]
-            for x, y in zip(self.X, Y, strict=True):
-                tr = net.backprop(x, y, self.loss)
+            for i, (x, y) in enumerate(zip(self.X, Y, strict=True)):
+                tr = _for_example(i, net.backprop, x, y, self.loss)
                 value += tr.loss
                 for j, s in enumerate(sums, 1):
                     s += tr.grad(j)
@@ -174,29 +188,83 @@ class Batch:
         G = G / n  # rows ∇_ŷL_iᵀ / n (a new array: a loss may hand back its own), so the sums
         # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
-            return value, backward(net.layers, zs, G)[0]
-        # start from D^(m) = I, apply ∇_ŷLᵀ last
-        return value, backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0]
+            grads = backward(net.layers, zs, G)[0]
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last
+            grads = backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0]
+        if not all(np.isfinite(g).all() for g in grads):
+            raise_backward_overflow(net, self.X)
+        return value, grads
 
     def per_example_gradients(self) -> list[np.ndarray]:
         """∇_{W_j} L(f_W(x_i), y_i), entry j-1 of shape (n, *params.shape) of layer j."""
-        zs = self.network.forward_pass(self.X)
-        G = self.loss.grads(zs[-1], self._targets(zs[-1]))
-        blocks, _ = backward(self.network.layers, zs, G, params="per_example")
+        with np.errstate(over="ignore", invalid="ignore"):
+            zs = self.network.forward_pass(self.X)
+            values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
+            require_finite(self.network, float(values.sum()), self.X, self.loss)
+            blocks, _ = backward(self.network.layers, zs, G, params="per_example")
+        if not all(_all_finite(b) for b in blocks):
+            raise_backward_overflow(self.network, self.X)
         return [b.reshape(self.n, *np.shape(layer.params))
                 for b, layer in zip(blocks, self.network.layers, strict=True)]
 
 
 class NonFiniteError(ValueError):
-    """Finite inputs gave a non-finite z^(j) or loss: float64 overflowed on the way. During
-    training this is how divergence shows itself, so the trainers catch exactly this error."""
+    """Finite inputs gave a non-finite z^(j), D^(j), gradient or loss: float64 overflowed on the
+    way. During training this is how divergence shows itself, so the trainers catch exactly
+    this error."""
 
 
-def require_finite(net, value: float, X: np.ndarray, loss: Loss) -> None:
+def _for_example(i: int, fn, *args):
+    """fn(*args) for example i of a batch; an overflow it reports is said to be in example i."""
+    try:
+        return fn(*args)
+    except NonFiniteError as err:
+        raise NonFiniteError(str(err).replace(" is not finite", f" is not finite for example "
+                                              f"i = {i}", 1)) from None
+
+
+def require_finite_chain(net, z: list, D: list, D_W: list) -> None:
+    """Raise, naming the first D^(j) (from j = m down) or D_{W_j} f_W(x) that is not finite
+    although every z^(j) is: the backward pass overflowed float64."""
+    for j in range(net.m - 1, -1, -1):
+        if not np.isfinite(D[j]).all():
+            raise NonFiniteError(
+                f"the backward pass overflowed float64: D^({j}) = D^({j + 1}) D_z f_{{W_{j + 1}}}"
+                f"(z^({j})) is not finite (layer {j + 1}, {net.layers[j].describe()}, multiplies "
+                "it in). Scale the weights down."
+            )
+        if j and not np.isfinite(D_W[j]).all():
+            raise NonFiniteError(
+                f"the backward pass overflowed float64: D_{{W_{j}}} f_W(x) = D^({j}) "
+                f"D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1})) is not finite (layer {j}, "
+                f"{net.layers[j - 1].describe()}). Scale the weights or inputs down."
+            )
+
+
+def raise_backward_overflow(net, X: np.ndarray) -> None:
+    """A batch's gradients or Jacobians are not finite: name where, the same in every mode, by
+    running lecture 000's chain example by example until one overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, x in enumerate(X):
+            _for_example(i, net.chain, x)
+    raise NonFiniteError(
+        "the backward pass overflowed float64: every D^(j) is finite, but a product with "
+        "∇_ŷL is not (ŷ − y too large?). Scale the inputs, the weights or the targets down."
+    )
+
+
+def _all_finite(A: np.ndarray) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(A.sum())) or bool(np.isfinite(A).all())
+
+
+def require_finite(net, value: float, X: np.ndarray, loss: Loss, *,
+                   one_example: bool = False) -> None:
     """Raise, saying where, if finite inputs overflowed float64 on the way to the loss.
 
     A loss of +inf from a finite ŷ is only the value overflowing (½(ŷ − y)² at
     |ŷ − y| = 1e300), while its gradient is still finite, so that one is returned.
+    ``one_example``: X is the single example of ``backprop`` (no example index to name).
     """
     if math.isfinite(value):
         return
@@ -207,8 +275,9 @@ def require_finite(net, value: float, X: np.ndarray, loss: Loss) -> None:
         if bad.size:
             raise NonFiniteError(
                 f"the forward pass overflowed float64: z^({j}), the output of layer {j} "
-                f"({net.layers[j - 1].describe()}), is not finite for example "
-                f"i = {bad[0][0]}. Scale the inputs or the weights down."
+                f"({net.layers[j - 1].describe()}), is not finite"
+                f"{'' if one_example else f' for example i = {bad[0][0]}'}. Scale the inputs "
+                "or the weights down."
             )
     if math.isnan(value):
         raise NonFiniteError(f"{loss!r} is NaN at these weights, although every z^(j) is "

@@ -228,10 +228,11 @@ class Residual(Layer):
     def __init__(self, g: Layer):
         self.g = _require_layer(g, "Residual: g")
         k = g.in_size
-        if k is not None and g.out_size(k) != k:
+        h = None if k is None else g.out_size(k)
+        if h is not None and h != k:  # an unstated size is checked on the data instead
             raise ValueError(
                 f"Residual: z + g(z) needs g: R^k → R^k, but g ({g.describe()}) maps "
-                f"{fmt_shape(k)} → {fmt_shape(g.out_size(k))}."
+                f"{fmt_shape(k)} → {fmt_shape(h)}."
             )
 
     @property

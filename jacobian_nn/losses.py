@@ -23,8 +23,9 @@ def _special():
 
 
 class DomainError(ValueError):
-    """ŷ lies outside the loss's domain (a CrossEntropy output outside [0, 1]): during training
-    this is how divergence shows itself, so the trainers catch exactly this error."""
+    """ŷ lies outside the loss's domain (a CrossEntropy output outside [0, 1], or a probability
+    saturated to exactly 0 or 1 where the target needs the other side): during training this is
+    how divergence shows itself, so the trainers catch exactly this error."""
 
 
 def require_loss(loss) -> None:
@@ -137,6 +138,19 @@ def _require_nonnegative_targets(loss: Loss, Y: np.ndarray) -> None:
         )
 
 
+def _require_unsaturated(loss: Loss, bad: np.ndarray, value: str, fused: str, head: str) -> None:
+    """A probability of exactly 0 where the target needs more (σ(40) = 1 in float64) makes the
+    loss +inf and its gradient ±inf, and the head's derivative 0 there: ∞ · 0 is NaN."""
+    if np.any(bad):
+        i, k = (int(a) for a in np.argwhere(bad)[0])
+        raise DomainError(
+            f"{loss!r}: ŷ is exactly {value} (a saturated {head}) at example i = {i}, output "
+            f"{k}, where the target needs the other side: the loss is infinite there and its "
+            f"gradient undefined in float64. Drop the final {head} and use {fused} on the raw "
+            "scores: it computes the same loss stably."
+        )
+
+
 class CrossEntropy(Loss):
     """L = −Σ_k y_k log ŷ_k for probabilities ŷ; ∇_ŷ L = −y / ŷ (entries with y_k = 0 are 0).
 
@@ -154,6 +168,8 @@ class CrossEntropy(Loss):
                 f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
                 "Softmax, or use SoftmaxCrossEntropy on raw scores)."
             )
+        _require_unsaturated(self, (Yhat == 0) & (Y > 0), "0", "SoftmaxCrossEntropy()",
+                             "Softmax")
 
     def values(self, Yhat, Y):
         return -_special().xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
@@ -219,6 +235,8 @@ class BinaryCrossEntropy(Loss):
             raise DomainError(
                 f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
             )
+        _require_unsaturated(self, ((Yhat == 0) & (Y > 0)) | ((Yhat == 1) & (Y < 1)),
+                             "0 or 1", "SigmoidBinaryCrossEntropy()", "Sigmoid")
 
     def values(self, Yhat, Y):
         return (-_special().xlogy(Y, Yhat) - _special().xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
@@ -228,3 +246,31 @@ class BinaryCrossEntropy(Loss):
             pos = np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
             neg = np.divide(1.0 - Y, 1.0 - Yhat, out=np.zeros_like(Y), where=Y != 1)
         return neg - pos
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Binary cross-entropy of σ(ŷ) for raw scores ŷ: the fused, stable Sigmoid + BCE pair.
+
+    L = Σ_k [log(1 + e^{ŷ_k}) − y_k ŷ_k] = Σ_k [max(ŷ_k, 0) − y_k ŷ_k + log(1 + e^{−|ŷ_k|})],
+    ∇_ŷ L = σ(ŷ) − y: finite for any finite score, where ``Sigmoid()`` then
+    ``BinaryCrossEntropy()`` reach σ = 1 exactly (at ŷ ≈ 37) and give ∞ · 0.
+
+    Examples
+    --------
+    >>> loss = SigmoidBinaryCrossEntropy()
+    >>> loss(np.array([40.0]), np.array([0.0])), loss.grad(np.array([40.0]), np.array([0.0]))
+    (40.0, array([1.]))
+    """
+
+    formula = "−y log σ(ŷ) − (1 − y) log(1 − σ(ŷ))"
+    formula_latex = r"-y \log \sigma(\hat y) - (1 - y) \log(1 - \sigma(\hat y))"
+
+    def check_values(self, Yhat, Y):
+        if np.any(Y < 0) or np.any(Y > 1):
+            raise ValueError(f"{self!r}: targets y must lie in [0, 1].")
+
+    def values(self, Yhat, Y):
+        return (np.maximum(Yhat, 0.0) - Y * Yhat + np.log1p(np.exp(-np.abs(Yhat)))).sum(axis=1)
+
+    def grads(self, Yhat, Y):
+        return _special().expit(Yhat) - Y

@@ -111,8 +111,10 @@ class Network(Composite):
         return self._sizes[0]
 
     def out_size(self, k):
+        """h_m for z^(0) ∈ R^k, or None where a layer does not state its output size: then it is
+        found from the data (running the network), never guessed."""
         if k is None or self._sizes[0] is not None:
-            return self._sizes[-1] if self._sizes[-1] is not None else k
+            return self._sizes[-1]
         # The first layers accept any size: follow z^(0) ∈ R^k through them, so that a size
         # mismatch further in is reported now, and sizes that change (MaxPool1D) are known.
         return self._infer_sizes(k)[-1]
@@ -126,8 +128,22 @@ class Network(Composite):
         who, symbol = self._where()
         return f"X (rows z^(0) = x_i): {who}", symbol
 
+    def require_finite_weights(self) -> None:
+        """Raise if a weight is NaN or ±inf: ``layer.params`` is writable, so a NaN written into
+        it would otherwise come out as NaN outputs or be blamed on overflow."""
+        for j, layer in enumerate(self.layers, 1):
+            P = layer.params
+            if P.size and not np.isfinite(P).all():
+                idx = tuple(int(i) for i in np.argwhere(~np.isfinite(P))[0])
+                raise ValueError(
+                    f"layer {j} ({layer.describe()}) holds a non-finite weight: params{list(idx)} "
+                    f"= {P[idx]}. Was NaN or inf written into layer.params? Assign finite "
+                    "values (or jnn.load a saved network) before using it."
+                )
+
     # -- the forward pass --
     def forward(self, z) -> np.ndarray:
+        self.require_finite_weights()
         return self.forward_pass(self._check_input(z, self._where()))[-1]
 
     def forward_pass(self, X: np.ndarray) -> list[np.ndarray]:
@@ -167,8 +183,14 @@ class Network(Composite):
         Returns a ``Chain``: every z^(j), the local Jacobians, D^(j) (h_m, h_j) and
         D_{W_j} f_W(x) (h_m, d_j).
         """
+        self.require_finite_weights()
         x = self._check_input(x, self._where(), ndim=(1,))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is found, not warned of
+            return self._chain(x)
+
+    def _chain(self, x: np.ndarray) -> Chain:
         z = self.forward_pass(x)
+        batch.require_finite(self, float(np.sum(z[-1])), x[None, :], None, one_example=True)
         local_D_z = [None] + [layer._D_z(z[j - 1]) for j, layer in enumerate(self.layers, 1)]
         local_D_W = [None] + [layer._D_W(z[j - 1]) for j, layer in enumerate(self.layers, 1)]
         m = self.m
@@ -177,6 +199,7 @@ class Network(Composite):
         for j in range(m - 1, -1, -1):
             D[j] = D[j + 1] @ local_D_z[j + 1]  # D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j))
         D_W = [None] + [D[j] @ local_D_W[j] for j in range(1, m + 1)]  # D^(j) D_{W_j} f_{W_j}
+        batch.require_finite_chain(self, z, D, D_W)
         return Chain(z, local_D_z, local_D_W, D, D_W)
 
     def backprop(self, x, y, loss: Loss) -> Trace:
@@ -207,7 +230,7 @@ class Network(Composite):
             for j, layer in enumerate(self.layers, 1)
         ]
         value = float(values[0])
-        batch.require_finite(self, value, c.z[0][None, :], loss)
+        batch.require_finite(self, value, c.z[0][None, :], loss, one_example=True)
         return Trace(self, c, Y[0], loss, grad_yhat, grads, value)
 
     def _D_z(self, x):
@@ -221,6 +244,7 @@ class Network(Composite):
         """X (n, k) and Y (n, h_m) checked once against this network and ``loss``: a
         ``batch.Batch`` whose ``gradients(mode)`` and ``mean_loss()`` the trainers call."""
         require_loss(loss)
+        self.require_finite_weights()
         X = self._check_input(X, self.batch_name, ndim=(2,))
         Y = as_real_array(Y, "Y", ndim=(1, 2))
         if Y.shape[0] != X.shape[0]:
@@ -275,8 +299,9 @@ class Network(Composite):
         D_x : ndarray, shape (n, h_m, k)
             Entry [i] is D_x f_W(x_i) = D^(0) for example i.
         """
-        zs = self.forward_pass(self._check_input(X, self.batch_name, ndim=(2,)))
-        return batch.jacobians(self.layers, zs)
+        self.require_finite_weights()
+        X = self._check_input(X, self.batch_name, ndim=(2,))
+        return batch.jacobians(self, X)
 
     # -- a Network used as a layer inside another: the same loop, from the outer D --
     def left_mul_D_z(self, D, Z, F):

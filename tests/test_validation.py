@@ -205,7 +205,8 @@ BAD = {
         lambda: jnn.GradientDescent(0.1).fit(
             jnn.Network([jnn.Linear([[800.0], [-800.0]]), jnn.Softmax()]), [[1.0]], [[0.0, 1.0]],
             jnn.CrossEntropy()),
-        ValueError, ["loss at the starting weights is not finite", "SoftmaxCrossEntropy"]),
+        ValueError, ["ŷ is exactly 0 (a saturated Softmax) at example i = 0, output 1",
+                     "SoftmaxCrossEntropy() on the raw scores"]),
     "check_jacobians: a function": (lambda: jnn.check_jacobians(np.tanh, [1.0]), TypeError,
                                     ["needs a jacobian_nn layer"]),
     "check_jacobians z: wrong size": (lambda: jnn.check_jacobians(lin, [1.0]), ValueError,
