@@ -214,19 +214,21 @@ class NonFiniteError(ValueError):
     this error."""
 
 
-def _for_example(i: int, fn, *args):
+def _for_example(i: int, fn, *args, **kwargs):
     """fn(*args) for example i of a batch; an overflow it reports is said to be in example i."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except NonFiniteError as err:
         raise NonFiniteError(str(err).replace(" is not finite", f" is not finite for example "
                                               f"i = {i}", 1)) from None
 
 
-def require_finite_chain(net, z: list, D: list, D_W: list) -> None:
-    """Raise, naming the first D^(j) (from j = m down) or D_{W_j} f_W(x) that is not finite
-    although every z^(j) is: the backward pass overflowed float64."""
-    for j in range(net.m - 1, -1, -1):
+def require_finite_chain(net, D: list, D_W: list, *, to_input: bool = False) -> None:
+    """Raise, naming the first D^(j) (from j = m down to 1, and to 0 if ``to_input``) or
+    D_{W_j} f_W(x) that is not finite although every z^(j) is: the backward pass overflowed
+    float64. D^(0) = D_x f_W(x) is checked only where it is asked for (``D_z``, ``jacobians``):
+    the gradients never use it, and every mode must give them alike."""
+    for j in range(net.m - 1, -1 if to_input else 0, -1):
         if not np.isfinite(D[j]).all():
             raise NonFiniteError(
                 f"the backward pass overflowed float64: D^({j}) = D^({j + 1}) D_z f_{{W_{j + 1}}}"
@@ -246,7 +248,8 @@ def raise_backward_overflow(net, X: np.ndarray) -> None:
     running lecture 000's chain example by example until one overflows."""
     with np.errstate(over="ignore", invalid="ignore"):
         for i, x in enumerate(X):
-            _for_example(i, net.chain, x)
+            c = _for_example(i, net.chain, x)
+            _for_example(i, require_finite_chain, net, c.D, c.D_W, to_input=True)
     raise NonFiniteError(
         "the backward pass overflowed float64: every D^(j) is finite, but a product with "
         "∇_ŷL is not (ŷ − y too large?). Scale the inputs, the weights or the targets down."

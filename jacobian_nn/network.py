@@ -199,7 +199,7 @@ class Network(Composite):
         for j in range(m - 1, -1, -1):
             D[j] = D[j + 1] @ local_D_z[j + 1]  # D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j))
         D_W = [None] + [D[j] @ local_D_W[j] for j in range(1, m + 1)]  # D^(j) D_{W_j} f_{W_j}
-        batch.require_finite_chain(self, z, D, D_W)
+        batch.require_finite_chain(self, D, D_W)
         return Chain(z, local_D_z, local_D_W, D, D_W)
 
     def backprop(self, x, y, loss: Loss) -> Trace:
@@ -234,7 +234,9 @@ class Network(Composite):
         return Trace(self, c, Y[0], loss, grad_yhat, grads, value)
 
     def _D_z(self, x):
-        return self.chain(x).D[0]
+        c = self.chain(x)
+        batch.require_finite_chain(self, c.D, c.D_W, to_input=True)
+        return c.D[0]
 
     def _D_W(self, x):
         return np.hstack(self.chain(x).D_W[1:])

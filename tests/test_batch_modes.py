@@ -361,3 +361,59 @@ def test_diagonal_stacks_multiply_like_the_dense_matrices_they_stand_for():
 def test_a_bias_hands_the_stack_on_without_copying_it():
     D = np.broadcast_to(np.eye(3), (5, 3, 3))  # D^(m) = I for 5 examples, stored once
     assert jnn.Bias(np.ones(3)).left_mul_D_z(D, np.zeros((5, 3)), np.ones((5, 3))) is D
+
+
+# ----------------------------------------------------------------------------------------------
+# Overflow in the backward pass, and gradients of the wrong shape
+# ----------------------------------------------------------------------------------------------
+def test_an_overflowing_backward_pass_is_reported_the_same_way_everywhere():
+    # D^(1) = W_3 W_2 = 1e400 overflows although the true D^(0) = W_3 W_2 W_1 = 0.
+    net = jnn.Network([jnn.Linear([[0.0]]), jnn.Linear([[1e200]]), jnn.Linear([[1e200]])])
+    X, Y = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
+    expected = r"backward pass overflowed float64: D\^\(1\) = D\^\(2\) D_z f_\{W_2\}\(z\^\(1\)\)"
+    for mode in ("lecture", "jacobian", "reverse"):
+        with pytest.raises(ValueError, match=expected + " is not finite for example i = 0"):
+            net.gradients(X, Y, jnn.SquaredError(), mode=mode)
+    for call in (lambda: net.jacobians(X),
+                 lambda: net.per_example_gradients(X, Y, jnn.SquaredError())):
+        with pytest.raises(ValueError, match=expected + " is not finite for example i = 0"):
+            call()
+    with pytest.raises(ValueError, match=expected + " is not finite \\(layer 2"):
+        net.D_z([1.0])
+
+
+def test_an_overflow_only_in_D_0_spoils_no_gradient_but_is_named_where_D_0_is_asked_for():
+    # D^(0) = W_2 W_1 = 1e400, but the gradients need only D^(1) = W_2 and z^(j).
+    net = jnn.Network([jnn.Linear([[1e200]]), jnn.Linear([[1e200]])])
+    X, Y = np.array([[0.0], [1e-300], [0.0]]), np.zeros((3, 1))
+    # ŷ_1 = 1e100, so ∇_{W_1} L = (1/3)·2ŷ_1·W_2·x_1 = 2/3 and ∇_{W_2} L = (1/3)·2ŷ_1·z_1^(1)
+    expected = [[[2.0 / 3.0]], [[2.0 / 3.0]]]
+    for mode in ("lecture", "jacobian", "reverse"):
+        _, grads = net.gradients(X, Y, jnn.SquaredError(), mode=mode)
+        assert_allclose(grads, expected, rtol=1e-13)
+    with pytest.raises(ValueError, match=r"D\^\(0\) = D\^\(1\) D_z f_\{W_1\}.*not finite"):
+        net.D_z([0.0])
+    with pytest.raises(ValueError, match=r"D\^\(0\).*not finite for example i = 0"):
+        net.jacobians(X)
+
+
+def test_a_forward_overflow_names_the_example_it_happened_in():
+    big = jnn.Network([jnn.Linear([[1.0]]), jnn.Linear([[1e300]])])
+    X = np.array([[1.0], [1e10], [1.0]])  # z^(2) = 1e310 in example 1 only
+    for mode in ("lecture", "jacobian", "reverse"):
+        with pytest.raises(ValueError, match=r"z\^\(2\).*not finite for example i = 1"):
+            big.gradients(X, np.zeros((3, 1)), jnn.SquaredError(), mode=mode)
+
+
+class WrongGradientShape(jnn.Linear):
+    """A layer whose batched gradient forgets a row."""
+
+    def grad_W_sum(self, G, Z, F):
+        return super().grad_W_sum(G, Z, F)[:-1]
+
+
+@pytest.mark.parametrize("mode", ["jacobian", "reverse"])
+def test_a_gradient_of_the_wrong_size_is_refused_where_gradients_are_assembled(mode):
+    net = jnn.Network([WrongGradientShape(np.ones((2, 3))), jnn.Tanh()])
+    with pytest.raises(RuntimeError, match=r"layer 1 \(Linear, W ∈ R\^\{2×3\}\) has 6 params"):
+        net.gradients(np.ones((4, 3)), np.zeros((4, 2)), jnn.SquaredError(), mode=mode)

@@ -151,3 +151,33 @@ def test_residual_around_a_layer_whose_derivative_reads_its_output(inner, mode):
     _, grads = net.gradients(X, Y, loss, mode=mode)
     np.testing.assert_allclose(flat(grads), numerical_mean_loss_gradient(net, X, Y, loss),
                                rtol=1e-6, atol=1e-9)
+
+
+def _duplicate():
+    """A custom layer z ↦ (z, z) that states neither its input nor its output size."""
+    return jnn.custom_layer(lambda z, W: np.concatenate([z, z]),
+                            lambda z, W: np.vstack([np.eye(len(z))] * 2))
+
+
+@pytest.mark.parametrize("mode", ["lecture", "jacobian", "reverse"])
+def test_a_layer_of_unstated_output_size_inside_concat_gets_gradients_shaped_like_its_weights(mode):
+    net = jnn.Network([jnn.Linear([[1.3]]),
+                       jnn.Concat(jnn.Network([jnn.Linear([[0.7]]), _duplicate()]), jnn.Tanh()),
+                       jnn.Tanh()])
+    X, Y = np.array([[0.5], [-1.0]]), np.array([[0.1, 0.2, 0.3], [0.0, -0.5, 1.0]])
+    assert net.out_size(1) is None  # found from the data, never guessed
+    _, grads = net.gradients(X, Y, jnn.SquaredError(), mode=mode)
+    assert [g.shape for g in grads] == [(1, 1), (1,), (0,)]
+    np.testing.assert_allclose(flat(grads),
+                               numerical_mean_loss_gradient(net, X, Y, jnn.SquaredError()),
+                               rtol=1e-7, atol=1e-9)
+
+
+def test_a_residual_around_a_layer_of_unstated_size_is_accepted_and_checked_on_the_data():
+    f = jnn.Residual(jnn.custom_layer(lambda z, W: np.sin(z), lambda z, W: np.diag(np.cos(z)),
+                                      in_size=2))
+    np.testing.assert_allclose(f([0.5, 1.0]), [0.5 + np.sin(0.5), 1.0 + np.sin(1.0)])
+    g = jnn.Residual(jnn.custom_layer(lambda z, W: z[:1], lambda z, W: np.eye(1, len(z)),
+                                      in_size=2))
+    with pytest.raises(ValueError, match=r"g\(z\) shaped like z"):
+        g([0.5, 1.0])
