@@ -529,6 +529,18 @@ class Trace:
         """∇_ŷLᵀ D^(j), shape (h_j,): lecture 002's row ∂L/∂x_j, the loss's derivative by z^(j)."""
         return _frozen(self.grad_yhat @ self._D[self._j(j, 0)])
 
+    def check(self, quantity: str, answer, layout: str = "lecture", decimals: int | None = None):
+        """Compare a hand-computed answer with this trace and name the slip: ``handcheck.check``."""
+        from .handcheck import check
+
+        return check(self, quantity, answer, layout=layout, decimals=decimals)
+
+    def step_through(self, decimals: int = 4):
+        """Next/Previous through this trace in Jupyter, checking answers: ``stepthrough``."""
+        from .stepthrough import step_through
+
+        return step_through(self, decimals)
+
     @property
     def yhat(self) -> np.ndarray:
         """ŷ = z^(m)."""
