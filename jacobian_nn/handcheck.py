@@ -387,6 +387,11 @@ def _find_slip(tr, name, j, values, places, lay, target, atol) -> tuple[str, str
         a = lay(value)
         return matches(value) and not _close(a, target, places, atol).all()
 
+    if np.isnan(places).all():  # plain numbers: perhaps the right ones, rounded at the end
+        for p in range(1, 11):
+            if np.array_equal(values, np.round(target, p)):
+                return "rounding", (f"your numbers are the right ones rounded to {p} decimals; "
+                                    f"say so with decimals={p}")
     for slip, what, value in _slips(tr, name, j, None):
         if explains(value):
             return slip, what
