@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import numbers
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,22 +171,30 @@ class _Variant:
     """Every trace quantity recomputed the way a person might: keeping ``d`` decimals of each
     earlier quantity (None: exact), taking φ' at the output for the element-wise layers in
     ``at_output``, and multiplying in reverse order at the steps in ``reversed_steps`` (step i
-    is D^(i) = D^(i+1) D_z f_{W_{i+1}}(z^(i)))."""
+    is D^(i) = D^(i+1) D_z f_{W_{i+1}}(z^(i))).
 
-    def __init__(self, tr, d: int | None = None, at_output=(), reversed_steps=()):
+    Variants of one check pass one ``shared`` dict: what no slip changes (the forward pass,
+    D_{W_j} f_{W_j} and the loss at d decimals) is computed once for all of them.
+    """
+
+    def __init__(self, tr, d: int | None = None, at_output=(), reversed_steps=(),
+                 shared: dict | None = None):
         self.tr, self.d = tr, d
         self.at_output, self.reversed_steps = frozenset(at_output), frozenset(reversed_steps)
         self.layers = tr.network.layers
         self._memo: dict = {}
+        self._shared = {} if shared is None else shared
 
     def _r(self, a):
         return a if self.d is None else np.round(a, self.d)
 
     def get(self, name: str, j: int | None) -> np.ndarray:
-        key = (name, j)
-        if key not in self._memo:
-            self._memo[key] = np.asarray(getattr(self, "_" + name)(j), dtype=np.float64)
-        return self._memo[key]
+        unchanged = name in ("z", "local_D_W", "loss") or (
+            name == "local_D_z" and j not in self.at_output)
+        memo, key = (self._shared, (self.d, name, j)) if unchanged else (self._memo, (name, j))
+        if key not in memo:
+            memo[key] = np.asarray(getattr(self, "_" + name)(j), dtype=np.float64)
+        return memo[key]
 
     def _z(self, j):
         if self.d is None or j == 0:
@@ -227,28 +235,52 @@ class _Variant:
             return self.tr.loss_fn.grad(self._r(self.get("z", j)), self.tr.y)
         return self._product("dL_dz", j)
 
+    def _rounded_local_D_W(self, j):
+        """D_{W_j} f_{W_j}(z^(j-1)) at d decimals, rounded once for every variant (it is the
+        largest matrix of the trace: h_j × h_j·k for a linear layer)."""
+        key = (self.d, "rounded local_D_W", j)
+        if key not in self._shared:
+            self._shared[key] = self._r(self.get("local_D_W", j))
+        return self._shared[key]
+
     def _D_W(self, j):  # D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1))
-        return self._r(self.get("D", j)) @ self._r(self.get("local_D_W", j))
+        return self._r(self.get("D", j)) @ self._rounded_local_D_W(j)
 
     def _grad(self, j):  # ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}(z^(j-1)), shaped like W_j
-        row = self._r(self.get("dL_dz", j)) @ self._r(self.get("local_D_W", j))
+        row = self._r(self.get("dL_dz", j)) @ self._rounded_local_D_W(j)
         return row.reshape(self.layers[j - 1].params.shape)
 
 
-def _slips(tr, name: str, j: int | None, d: int | None) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(slip, what it is, the value it gives) for every slip that can affect quantity
-    (name, j), computed with ``d`` decimals kept (None: exactly), in the order they are tried."""
-    value = _Variant(tr, d).get(name, j)
+def _safely(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
+    """A slip's value, or None where it cannot be computed (rounded numbers outside the loss's
+    domain, say): such a slip explains nothing."""
+    with np.errstate(all="ignore"):
+        try:
+            return compute()
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            return None
+
+
+def _slips(tr, name: str, j: int | None, d: int | None,
+           shared: dict) -> Iterator[tuple[str, str, Callable[[], np.ndarray]]]:
+    """(slip, what it is, how to compute the value it gives) for every slip that can affect
+    quantity (name, j), with ``d`` decimals kept (None: exactly), in the order they are tried."""
+    def variant(at_output=(), reversed_steps=()):
+        return lambda: _Variant(tr, d, at_output, reversed_steps, shared).get(name, j)
+
+    value = _safely(variant())
+    if value is None:
+        return
     if value.ndim == 2 and value.shape[0] == value.shape[1]:
-        yield "transposed", "your matrix is the transpose of the right one", value.T
+        yield "transposed", "your matrix is the transpose of the right one", lambda: value.T
     layer = tr.network.layers[j - 1] if name == "z" and j else None
     if isinstance(layer, Linear | Affine) and layer.W.shape[0] == layer.W.shape[1]:
-        z_in = _Variant(tr, d).get("z", j - 1)
+        z_in = _Variant(tr, d, shared=shared).get("z", j - 1)
         z_in = z_in if d is None else np.round(z_in, d)
         bias = layer.b if isinstance(layer, Affine) else 0.0
         yield ("transposed", f"you computed W_{j}ᵀ z^({j - 1}) instead of W_{j} z^({j - 1})",
-               layer.W.T @ z_in + bias)
-    yield "sign", "every entry has the opposite sign", -value
+               lambda: layer.W.T @ z_in + bias)
+    yield "sign", "every entry has the opposite sign", lambda: -value
     if name in ("D", "dL_dz", "D_W", "grad"):
         steps = range(j, tr.m)
         for i in steps:
@@ -258,19 +290,19 @@ def _slips(tr, name: str, j: int | None, d: int | None) -> Iterator[tuple[str, s
                 what = (f"at ∂L/∂z^({i}) you multiplied in the reverse order, "
                         f"D_z f_{{W_{i + 1}}}(z^({i})) · ∂L/∂z^({i + 1}) "
                         "(the row read as a column)")
-            yield "reversed_order", what, _Variant(tr, d, reversed_steps={i}).get(name, j)
+            yield "reversed_order", what, variant(reversed_steps={i})
         if len(steps) > 1:
             yield ("reversed_order", "you multiplied every product of the chain in the reverse "
-                   "order", _Variant(tr, d, reversed_steps=steps).get(name, j))
+                   "order", variant(reversed_steps=steps))
     elementwise = [i for i in _affected_layers(tr, name, j)
                    if isinstance(tr.network.layers[i - 1], Elementwise)]
     for i in elementwise:
         yield ("derivative_at_output", f"you took φ' of layer {i} "
                f"({type(tr.network.layers[i - 1]).__name__}) at its output z^({i}) instead of "
-               f"its input z^({i - 1})", _Variant(tr, d, at_output={i}).get(name, j))
+               f"its input z^({i - 1})", variant(at_output={i}))
     if len(elementwise) > 1:
         yield ("derivative_at_output", "you took φ' of every element-wise layer at its output "
-               "instead of its input", _Variant(tr, d, at_output=elementwise).get(name, j))
+               "instead of its input", variant(at_output=elementwise))
 
 
 def _affected_layers(tr, name: str, j: int | None) -> list[int]:
@@ -383,31 +415,36 @@ def _find_slip(tr, name, j, values, places, lay, target, atol) -> tuple[str, str
         a = lay(value)
         return a.shape == values.shape and bool(_close(a, values, places, atol).all())
 
-    def explains(value: np.ndarray) -> bool:  # a "slip" that changes nothing explains nothing
-        a = lay(value)
-        return matches(value) and not _close(a, target, places, atol).all()
+    def explains(compute) -> bool:  # a "slip" that changes nothing explains nothing
+        value = _safely(compute)
+        return value is not None and matches(value) \
+            and not _close(lay(value), target, places, atol).all()
+
+    shared: dict = {}
 
     if np.isnan(places).all():  # plain numbers: perhaps the right ones, rounded at the end
         for p in range(1, 11):
             if np.array_equal(values, np.round(target, p)):
                 return "rounding", (f"your numbers are the right ones rounded to {p} decimals; "
                                     f"say so with decimals={p}")
-    for slip, what, value in _slips(tr, name, j, None):
-        if explains(value):
+    for slip, what, compute in _slips(tr, name, j, None, shared):
+        if explains(compute):
             return slip, what
     c = _factor(target, values, places, atol)
     if c is not None:
         return "scaled", f"your answer is {c:.4g} × the right one"
     for d in ROUNDING_DIGITS:
-        if matches(_Variant(tr, d).get(name, j)):
+        value = _safely(lambda d=d: _Variant(tr, d, shared=shared).get(name, j))
+        if value is not None and matches(value):
             return "rounding", (f"keeping {d} decimals of every earlier quantity gives your "
                                 f"numbers; the exact values differ at the digits you wrote")
     for d in ROUNDING_DIGITS[:-1]:
         kept = f" (with {d} decimals kept in the earlier steps)"
-        for slip, what, value in _slips(tr, name, j, d):
-            if explains(value):
+        for slip, what, compute in _slips(tr, name, j, d, shared):
+            if explains(compute):
                 return slip, what + kept
-        c = _factor(lay(_Variant(tr, d).get(name, j)), values, places, atol)
+        value = _safely(lambda d=d: _Variant(tr, d, shared=shared).get(name, j))
+        c = None if value is None else _factor(lay(value), values, places, atol)
         if c is not None:
             return "scaled", f"your answer is {c:.4g} × the right one" + kept
     return "unknown", "no single usual slip gives these numbers"

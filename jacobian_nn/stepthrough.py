@@ -21,7 +21,7 @@ from .handcheck import HandCheckReport, check, formula
 from .layers import Affine, Linear
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Step:
     """One step: where it is, what can be checked there, and its formula with the numbers."""
 
@@ -38,6 +38,8 @@ class Step:
 
     def __str__(self) -> str:
         return self.text
+
+    __repr__ = __str__
 
 
 def _shape(A: np.ndarray) -> str:
@@ -160,7 +162,7 @@ class Steps:
         """Every step as one LaTeX ``aligned`` block, each headed by its title."""
         rows = []
         for step in self:
-            rows.append(r"&\text{" + step.title.replace("_", r"\_") + "}")
+            rows.append(rf"&\textbf{{{step.kind.capitalize()} pass}}, \quad j = {step.j}")
             rows.append(step.latex)
         return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 

@@ -103,6 +103,7 @@ def test_whole_walk_through_as_text_and_latex():
     text, latex = steps.to_text(), steps.to_latex()
     for step in steps:
         assert step.title in text and step.latex in latex
+        assert rf"\textbf{{{step.kind.capitalize()} pass}}, \quad j = {step.j}" in latex
     assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
     assert "Softmax" not in text and "Sigmoid" in text
     assert repr(steps).startswith("<Steps: step 1 of 7")
