@@ -171,15 +171,16 @@ class _Variant:
     """Every trace quantity recomputed the way a person might: keeping ``d`` decimals of each
     earlier quantity (None: exact), taking φ' at the output for the element-wise layers in
     ``at_output``, and multiplying in reverse order at the steps in ``reversed_steps`` (step i
-    is D^(i) = D^(i+1) D_z f_{W_{i+1}}(z^(i))).
+    is D^(i) = D^(i+1) D_z f_{W_{i+1}}(z^(i))) and, with ``reversed_W``, in
+    D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)).
 
     Variants of one check pass one ``shared`` dict: what no slip changes (the forward pass,
     D_{W_j} f_{W_j} and the loss at d decimals) is computed once for all of them.
     """
 
     def __init__(self, tr, d: int | None = None, at_output=(), reversed_steps=(),
-                 shared: dict | None = None):
-        self.tr, self.d = tr, d
+                 reversed_W: bool = False, shared: dict | None = None):
+        self.tr, self.d, self.reversed_W = tr, d, reversed_W
         self.at_output, self.reversed_steps = frozenset(at_output), frozenset(reversed_steps)
         self.layers = tr.network.layers
         self._memo: dict = {}
@@ -243,11 +244,16 @@ class _Variant:
             self._shared[key] = self._r(self.get("local_D_W", j))
         return self._shared[key]
 
+    def _times_local_D_W(self, A, j):
+        B = self._rounded_local_D_W(j)
+        swapped = _reversed_product(A, B) if self.reversed_W else None
+        return A @ B if swapped is None else swapped
+
     def _D_W(self, j):  # D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1))
-        return self._r(self.get("D", j)) @ self._rounded_local_D_W(j)
+        return self._times_local_D_W(self._r(self.get("D", j)), j)
 
     def _grad(self, j):  # ∇_{W_j}Lᵀ = (∇_ŷLᵀ D^(j)) D_{W_j} f_{W_j}(z^(j-1)), shaped like W_j
-        row = self._r(self.get("dL_dz", j)) @ self._rounded_local_D_W(j)
+        row = self._times_local_D_W(self._r(self.get("dL_dz", j)), j)
         return row.reshape(self.layers[j - 1].params.shape)
 
 
@@ -265,8 +271,9 @@ def _slips(tr, name: str, j: int | None, d: int | None,
            shared: dict) -> Iterator[tuple[str, str, Callable[[], np.ndarray]]]:
     """(slip, what it is, how to compute the value it gives) for every slip that can affect
     quantity (name, j), with ``d`` decimals kept (None: exactly), in the order they are tried."""
-    def variant(at_output=(), reversed_steps=()):
-        return lambda: _Variant(tr, d, at_output, reversed_steps, shared).get(name, j)
+    def variant(at_output=(), reversed_steps=(), reversed_W=False):
+        return lambda: _Variant(tr, d, at_output, reversed_steps, reversed_W,
+                                shared).get(name, j)
 
     value = _safely(variant())
     if value is None:
@@ -281,6 +288,10 @@ def _slips(tr, name: str, j: int | None, d: int | None,
         yield ("transposed", f"you computed W_{j}ᵀ z^({j - 1}) instead of W_{j} z^({j - 1})",
                lambda: layer.W.T @ z_in + bias)
     yield "sign", "every entry has the opposite sign", lambda: -value
+    if name in ("D_W", "grad"):
+        yield ("reversed_order", f"you multiplied D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1})) · D^({j}) "
+               f"instead of D^({j}) · D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1}))",
+               variant(reversed_W=True))
     if name in ("D", "dL_dz", "D_W", "grad"):
         steps = range(j, tr.m)
         for i in steps:
@@ -365,8 +376,8 @@ def check(trace, quantity: str, answer, layout: str = "lecture",
     name, j = parse_quantity(trace, quantity)
     q = "loss" if name == "loss" else f"{name}({j})"
     slide = layout == "slide" and name == "grad"
-    expected = _Variant(trace).get(name, j) if name == "loss" else np.asarray(
-        getattr(trace, name)(j), dtype=np.float64)
+    expected = np.asarray(trace.loss if name == "loss" else getattr(trace, name)(j),
+                          dtype=np.float64)
     target = expected.T if slide else expected
     values, places = _read_answer(answer, decimals)
     flipped = False
@@ -424,7 +435,7 @@ def _find_slip(tr, name, j, values, places, lay, target, atol) -> tuple[str, str
 
     if np.isnan(places).all():  # plain numbers: perhaps the right ones, rounded at the end
         for p in range(1, 11):
-            if np.array_equal(values, np.round(target, p)):
+            if np.all(np.abs(values - np.round(target, p)) <= 1e-9 * 10.0 ** -p):
                 return "rounding", (f"your numbers are the right ones rounded to {p} decimals; "
                                     f"say so with decimals={p}")
     for slip, what, compute in _slips(tr, name, j, None, shared):

@@ -27,6 +27,7 @@ from hand_reference import (
     tanh_trace,
 )
 
+import jacobian_nn as jnn
 from jacobian_nn.handcheck import SLIPS, check
 
 
@@ -71,6 +72,12 @@ def test_numbers_rounded_by_the_student_pass_with_decimals(network):
     assert check(tr, "dL_dz(1)", np.round(ref["dL_dz(1)"], 3), decimals=3)
     report = check(tr, "dL_dz(1)", np.round(ref["dL_dz(1)"], 3))
     assert not report and report.slip == "rounding" and "decimals=3" in report.detail
+
+
+def test_typed_rounded_numbers_are_named_rounding():
+    report = check(tanh_trace(), "dL_dz(1)", [-0.119, 0.171])  # exactly −0.11866, 0.17108
+    assert report.slip == "rounding" and "decimals=3" in report.detail
+    assert check(tanh_trace(), "dL_dz(1)", [-0.119, 0.171], decimals=3)
 
 
 def test_flat_lists_for_rows_columns_and_a_single_number(network):
@@ -302,3 +309,14 @@ def test_text_answers_in_matrix_notation():
     assert check(tr, "local_D_z(1)", "[[1, -3], [0.2, 1]]")
     assert check(tr, "local_D_z(1)", "1 −3; 0.2 1")  # a typed minus sign
     assert check(tr, "local_D_z(1)", "1 0.2; -3 1").slip == "transposed"
+
+
+def test_a_reversed_D_W_product_is_named():
+    # f_{W_1}(z) = a ⊙ z (D_a f = diag(z)), then W_2 z: D_{W_1} f_W(x) = D^(1) diag(x) = W_2 diag(x)
+    x, a, W = np.array([0.5, -2.0]), np.array([2.0, 3.0]), np.array([[1.0, -1.0], [0.5, 2.0]])
+    scale = jnn.custom_layer(lambda z, w: w * z, lambda z, w: np.diag(w),
+                             lambda z, w: np.diag(z), params=a, name="a ⊙ z")
+    tr = jnn.Network([scale, jnn.Linear(W)]).backprop(x, [0.1, 0.2], jnn.HalfSquaredError())
+    assert check(tr, "D_W(1)", W @ np.diag(x))
+    report = check(tr, "D_W(1)", np.diag(x) @ W)
+    assert report.slip == "reversed_order" and "D_{W_1} f_{W_1}(z^(0)) · D^(1)" in report.detail
