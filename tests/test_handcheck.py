@@ -29,6 +29,7 @@ from hand_reference import (
 
 import jacobian_nn as jnn
 from jacobian_nn.handcheck import SLIPS, check
+from jacobian_nn.slips import Recomputed
 
 
 @pytest.fixture(params=sorted(NETWORKS))
@@ -43,6 +44,14 @@ def test_the_hand_references_are_the_lecture_quantities(network):
     for q, value in ref.items():
         got = tr.loss if q == "loss" else getattr(tr, q.split("(")[0])(int(q[-2]))
         np.testing.assert_allclose(got, value, rtol=1e-12, atol=1e-15, err_msg=q)
+
+
+def test_recomputed_without_slips_is_the_trace(network):
+    tr, ref = network
+    again = Recomputed(tr)
+    for q, value in ref.items():
+        name, j = ("loss", None) if q == "loss" else (q.split("(")[0], int(q[-2]))
+        np.testing.assert_allclose(again.get(name, j), value, rtol=1e-12, atol=1e-15, err_msg=q)
 
 
 def test_exact_numbers_pass(network):
