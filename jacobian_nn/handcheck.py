@@ -43,11 +43,14 @@ _QUANTITY = re.compile(r"^\s*(" + "|".join(_FIRST_J) + r")\s*\(\s*(-?\d+)\s*\)\s
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _NICE_FACTORS = (2.0, 0.5, 4.0, 0.25)  #: the only factors a single number can be tested for
 
+_TRANSPOSED_ADVICE = {  # the same slip, said for the quantity it was made in
+    "z": "z^(j) = W_j z^(j-1) uses W_j as it is, with a row per output.",
+    "grad": "∇_{W_j} L is shaped like W_j; the slide's ∂L/∂W = x_in ∂L/∂x_out is its "
+            "transpose: transpose it, or pass layout=\"slide\".",
+}
 _ADVICE = {
-    "transposed": "Rows are outputs: entry [i, a] of a Jacobian is ∂f_i/∂z_a (numerator "
-                  "layout), z^(j) = W_j z^(j-1) uses W_j with a row per output, and ∇_{W_j} L is "
-                  "shaped like W_j (the slide's ∂L/∂W is its transpose: pass layout=\"slide\" "
-                  "for that).",
+    "transposed": "Rows are outputs: entry [i, a] of a Jacobian is ∂f_i/∂z_a (lecture 000's "
+                  "numerator layout).",
     "sign": "Check the sign of ∇_ŷL (ŷ − y, not y − ŷ) and of every local derivative.",
     "scaled": "A constant factor is off: ½‖ŷ − y‖² has ∇_ŷL = ŷ − y, ‖ŷ − y‖² has 2(ŷ − y), "
               "and a mean over n examples divides by n.",
@@ -393,6 +396,8 @@ class HandCheckReport:
     @property
     def advice(self) -> str | None:
         """How to fix the slip, in the lecture's terms."""
+        if self.slip == "transposed":
+            return _TRANSPOSED_ADVICE.get(self.quantity.split("(")[0], _ADVICE["transposed"])
         return None if self.slip is None else _ADVICE[self.slip]
 
     def _at_places(self, idx) -> str:

@@ -266,6 +266,8 @@ def test_a_transposed_shape_is_explained():
     report = check(tr, "grad(3)", ref["grad(3)"].T)
     assert not report and report.slip == "transposed" and report.wrong == []
     assert "written transposed" in str(report) and "(2, 1)" in str(report)
+    assert 'layout="slide"' in report.advice  # said for a gradient
+    assert "∂f_i/∂z_a" in check(tr, "local_D_z(1)", W0.T).advice  # said for a Jacobian
 
 
 # -- bad input ---------------------------------------------------------------------------------
