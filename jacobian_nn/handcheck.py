@@ -3,8 +3,9 @@
 A student doing lecture 000's backpropagation by hand writes down z^(j), the local Jacobians,
 D^(j), the rows ∂L/∂z^(j) = ∇_ŷLᵀ D^(j), D_{W_j} f_W(x) and ∇_{W_j} L. ``check`` compares one
 such answer with the trace at the precision it is written in. When it is wrong, the usual
-slips are tried one by one — each recomputed from the trace's own numbers, never guessed from
-the pattern — and the first that reproduces the answer is named:
+slips are tried one by one in this order — each recomputed from the trace's own numbers by
+``slips.py``, never guessed from the pattern — and the first that reproduces the answer is
+named (docs/checking.md has the details):
 
 * ``"transposed"`` – the matrix is the transpose of the right one (or Wᵀ z^(j-1) for W z^(j-1));
 * ``"sign"`` – every entry has the opposite sign;
@@ -12,8 +13,8 @@ the pattern — and the first that reproduces the answer is named:
   instead of D^(i+1) · D_z f_{W_{i+1}}(z^(i)) (a row ∂L/∂z read as a column);
 * ``"derivative_at_output"`` – φ' of an element-wise layer taken at its output z^(i) instead
   of its input z^(i-1), and carried through the products after it;
-* ``"rounding"`` – what a person gets who keeps d = 1 … 6 decimals in every earlier step;
 * ``"scaled"`` – a constant factor c ≠ 1 (2 from ‖ŷ − y‖² instead of ½‖ŷ − y‖², 1/n, …);
+* ``"rounding"`` – what a person gets who keeps d = 1 … 6 decimals in every earlier step;
 * ``"unknown"`` – none of these.
 
 A slip made together with carried rounding is named by the slip. An answer that is right at
