@@ -80,6 +80,9 @@ class JacobianCheck:
     def passed(self) -> bool:
         return self.shape_ok and not self.wrong
 
+    def __bool__(self) -> bool:
+        return self.passed
+
     @property
     def max_abs_error(self) -> float:
         if not self.shape_ok:
@@ -187,6 +190,9 @@ class JacobianReport:
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks.values())
+
+    def __bool__(self) -> bool:  # so that `assert check_jacobians(layer, z)` fails when it fails
+        return self.passed
 
     @property
     def max_abs_error(self) -> float:

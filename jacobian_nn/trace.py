@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import handcheck, stepthrough
+
 if TYPE_CHECKING:
     from .display import Rendering
     from .losses import Loss
@@ -115,6 +117,16 @@ class Trace:
     def dL_dz(self, j: int) -> np.ndarray:
         """∇_ŷLᵀ D^(j), shape (h_j,): lecture 002's row ∂L/∂x_j, the loss's derivative by z^(j)."""
         return _frozen(self.grad_yhat @ self._D[self._j(j, 0)])
+
+    def check(self, quantity: str, answer, layout: str = "lecture",
+              decimals: int | None = None) -> handcheck.HandCheckReport:
+        """Compare a hand-computed answer with this trace and name the likely slip
+        (``handcheck.check``; docs/checking.md)."""
+        return handcheck.check(self, quantity, answer, layout=layout, decimals=decimals)
+
+    def step_through(self, decimals: int = 4):
+        """Next/Previous through this trace in Jupyter, checking answers (``stepthrough``)."""
+        return stepthrough.step_through(self, decimals)
 
     @property
     def yhat(self) -> np.ndarray:

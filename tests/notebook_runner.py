@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from widget_outputs import make_reproducible
 
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 120  # seconds per cell: a hung cell fails the run instead of hanging CI
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.notebooks:
         nb = execute(path)
         if args.inplace:
+            make_reproducible(nb)  # random widget ids would change the file on every run
             nbformat.write(nb, path)
         print(f"executed {path}" + (" (saved)" if args.inplace else ""))
     return 0

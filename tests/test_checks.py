@@ -60,3 +60,15 @@ def test_entries_that_agree_exactly_pass_at_zero_tolerance():
     B = A.copy()
     B[1, 0] = 1e-300  # the smallest miss is still a miss
     assert JacobianCheck("D_z", B, A, rtol=0.0, atol=0.0).wrong == [(1, 0)]
+
+
+def test_a_report_is_truthy_only_when_it_passed():
+    class WrongSign(jnn.Linear):
+        def _D_z(self, z):
+            return -self.W
+
+    good = jnn.check_jacobians(jnn.Tanh(), np.array([0.3, -0.2]))
+    bad = jnn.check_jacobians(WrongSign([[1.0, 2.0]]), np.array([0.3, -0.2]))
+    assert good and good["D_z"] and good["D_W"]
+    assert not bad and not bad["D_z"] and bad["D_W"]
+    assert bool(bad) is bad.passed is False
