@@ -17,7 +17,7 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples, io, visualize
+from . import datasets, examples, exercises, io, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
@@ -49,14 +49,15 @@ from .losses import (
 from .network import Network, Trace, mlp
 from .regularization import L1, L2, ElasticNet, Penalty
 from .trainer import GradientDescent, History
+from .worked import WorkedExample
 
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
     "Elementwise", "GradientDescent", "HalfSquaredError", "History", "Identity",
     "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D", "Network",
     "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
-    "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
-    "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
-    "show_matrix", "visualize",
+    "SquaredError", "Swish", "Tanh", "Trace", "WorkedExample", "check_jacobians", "custom_layer",
+    "datasets", "examples", "exercises", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp",
+    "numerical_jacobian", "show_matrix", "visualize",
 ]
 __version__ = "0.1.0"
