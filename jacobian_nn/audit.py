@@ -53,16 +53,16 @@ class Entry:
 
     def __str__(self) -> str:
         where = self.quantity + (f"[{', '.join(map(str, self.index))}]" if self.index else "")
-        p = self.places
-        exact = f"exact {self.exact:.7g} ({_fmt(self.exact, p)} to {p} places)"
+        exact = f"{self.exact:.7g} is {_fmt(self.exact, self.places)} to {self.places} places"
         if self.verdict == "exact":
-            return f"{where}: printed {self.printed} — exact ({exact})"
+            return f"{where}: printed {self.printed} — exact: {exact}"
         if self.verdict == "erratum":
-            return f"{where}: printed {self.printed} — erratum: {exact}"
+            return (f"{where}: printed {self.printed} — erratum: the exact value {exact}, and "
+                    f"carrying {CARRIED[0]} to {CARRIED[-1]} places does not give it either")
         d, v = self.carried[0]
-        return (f"{where}: printed {self.printed} — rounding, not an error: {exact}; carrying "
-                f"{d} places from the earlier steps gives {v:.7g}, which prints as "
-                f"{self.printed}")
+        return (f"{where}: printed {self.printed} — rounding, not an error: the exact value "
+                f"{exact}, but carrying {d} places from the earlier steps gives {v:.7g}, "
+                f"which prints as {self.printed}")
 
 
 class Audit(dict):
@@ -99,17 +99,18 @@ class Audit(dict):
         return f"Audit({dict(self)!r})"
 
     def table(self, symbols: Mapping | None = None) -> str:
-        """One row per printed quantity: the slide's symbol (from ``symbols``), ours, what it
-        prints, the exact value at the printed digits, and a mark per entry (✓ exact,
-        ≈ carried rounding, ✗ erratum)."""
-        symbols = symbols or {}
-        rows = [("printed", "ours", "prints", "exact, to the printed digits", "verdicts")]
+        """One row per printed quantity: the slide's own symbol (when ``symbols`` maps the
+        quantity to one), ours, what it prints, the exact value at the printed digits, and a
+        mark per entry (✓ exact, ≈ carried rounding, ✗ erratum)."""
+        rows = [("slide", "ours", "prints", "exact, to the printed digits", "verdicts")]
         for quantity in self:
             es = [e for e in self.entries if e.quantity == quantity]
-            rows.append((symbols.get(quantity, quantity), quantity,
+            rows.append(((symbols or {}).get(quantity, ""), quantity,
                          "[" + ", ".join(e.printed for e in es) + "]",
                          "[" + ", ".join(_fmt(e.exact, e.places) for e in es) + "]",
                          " ".join(_MARKS[e.verdict] for e in es)))
+        if symbols is None:
+            rows = [r[1:] for r in rows]
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
                          .rstrip() for r in rows)

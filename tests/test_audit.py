@@ -36,7 +36,9 @@ def test_mistyped_numbers_are_errata(ex):
     audit = ex.audit({"z(2)": ["0.605", "0.0291"], "z(1)": ["0.7", "0.3"]})
     assert audit == {"z(2)": ["erratum", "erratum"], "z(1)": ["exact", "exact"]}
     assert not audit and len(audit.errata) == 2
-    assert "erratum: exact 0.6043678 (0.604 to 3 places)" in str(audit.errata[0])
+    assert str(audit.errata[0]) == (
+        "z(2)[0]: printed 0.605 — erratum: the exact value 0.6043678 is 0.604 to 3 places, and "
+        "carrying 2 to 6 places does not give it either")
     assert "2 errata" in str(audit)
 
 
@@ -87,5 +89,6 @@ def test_audit_is_a_dict_of_verdict_lists_with_a_table(ex):
     assert list(audit) == list(slide.printed)
     table = audit.table(slide.symbols)
     assert "∂L/∂W0             grad(1)   [-0.1186, 0.171, -0.01186, 0.0171]" in table
-    assert table.splitlines()[0].split() == ["printed", "ours", "prints", "exact,", "to", "the",
+    assert table.splitlines()[0].split() == ["slide", "ours", "prints", "exact,", "to", "the",
                                              "printed", "digits", "verdicts"]
+    assert audit.table().splitlines()[1].split()[:2] == ["z(1)", "[0.7,"]

@@ -39,3 +39,13 @@ def test_errata_table_says_what_the_audit_says():
     assert len(rows) == len(rounding) + len(text)
     counts = f"{sum(v == 'exact' for vs in audit.values() for v in vs)} of its {len(audit.entries)}"
     assert counts in README and "None is an erratum" in README and audit
+
+
+def test_worked_examples_page_runs_as_written(capsys):
+    page = (Path(__file__).parent.parent / "docs" / "worked_examples.md").read_text("utf-8")
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", page, flags=re.S):
+        exec(compile(block, "docs/worked_examples.md", "exec"), namespace)
+    shown = re.search(r"^audit   # (\{.*\})$", page, flags=re.M).group(1)
+    assert repr(dict(namespace["audit"])) == shown
+    assert "z^(1) = W^(1) z^(0) + b^(1) ∈ R^2 = [1.000  0.250]" in capsys.readouterr().out
