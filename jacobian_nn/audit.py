@@ -130,8 +130,13 @@ def audit(ex: WorkedExample, printed: Mapping, layout: str = "lecture") -> Audit
                         f"{type(printed).__name__}.")
     tr = ex.trace()
     exact = _Source(tr, ex.updated_weights())
-    hands = {d: _Source(bh, bh.updated_weights()) for d in CARRIED
-             for bh in [ex.by_hand(d)]}
+    hands = {}
+    for d in CARRIED:
+        try:
+            bh = ex.by_hand(d)
+        except ValueError:  # carrying d places rounds ŷ out of the loss's domain: explains nothing
+            continue
+        hands[d] = _Source(bh, bh.updated_weights())
     entries = []
     for quantity, block in printed.items():
         strings = _strings(quantity, block)

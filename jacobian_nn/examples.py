@@ -8,6 +8,11 @@ f_{W_1} = Linear(W0), f_{W_2} = Tanh, f_{W_3} = Linear(W1), so z^(j) = x_j and
 Layout: lecture 002 writes ∂L/∂W = x_in · ∂L/∂x_out, shaped like Wᵀ, and updates
 W ← W + η(∂L/∂W)ᵀ with η = −0.2. Our ∇_W L is shaped like W, so ∂L/∂W (slide) = (∇_W L)ᵀ and
 the same update reads W ← W − 0.2 ∇_W L.
+
+``TANH_SLIDE`` holds what the slide prints; ``ex.audit(TANH_SLIDE.printed, layout="slide")``
+finds every number exact except three, which are what carrying 4 places gives (rounding, not
+errors). Two of its expressions are wrong although their printed results are right: those
+are ``TANH_SLIDE.text_errata``.
 """
 
 from __future__ import annotations

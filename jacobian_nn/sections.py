@@ -102,95 +102,122 @@ def _z(j: int) -> tuple[str, str]:
     return f"z^{{({j})}}", f"z^({j})"
 
 
-def build_section(ex: WorkedExample, key: str, layout: str, split_affine: bool,
-                  bh: ByHand | None) -> list[Line]:
-    """The lines of section ``key``; exact values from ``ex.trace()``, by-hand ones from bh."""
-    tr, m, net = ex.trace(), ex.network.m, ex.network
-    hand = (lambda get: None if bh is None else get(bh))  # noqa: E731
-    if key == "network":
-        fs = [_f(ex, j) for j in range(m, 0, -1)]
-        out = [Line("f_W", "f_W", r" \circ ".join(f for f, _ in fs), " ∘ ".join(t for _, t in fs))]
-        for j, layer in enumerate(net.layers, 1):
-            f, ft = _f(ex, j)
-            form, form_t = _formula(ex, j, ("z", "z"))
-            kind = type(layer).__name__
-            out.append(Line(f"{f}(z)", f"{ft}(z)", rf"{form} \quad \text{{({latex_escape(kind)})}}",
-                            f"{form_t}   ({kind})"))
-            out += [Line(n, nt, value=layer.params.ravel()[idx], given=True)
-                    for n, nt, idx in parts(ex, j, split_affine)]
-        return out + [
-            Line("x", "x", "z^{(0)}", "z^(0)", value=ex.x, given=True),
-            Line("y", "y", value=ex.y, given=True),
-            Line(r"L(\hat y, y)", "L(ŷ, y)", ex.loss.formula_latex, ex.loss.formula),
-            Line(r"\alpha", "α", f"{ex.lr:g}", f"{ex.lr:g}"),
-        ]
-    if key == "forward":
-        out = []
-        for j in range(1, m + 1):
-            form, form_t = _formula(ex, j, _z(j - 1))
-            out.append(Line(*_z(j), form, form_t, tr.z(j), hand(lambda b, j=j: b.z(j))))
-        return out
-    if key == "loss":
-        return [
-            Line(r"\hat y", "ŷ", _z(m)[0], _z(m)[1], tr.z(m), hand(lambda b: b.z(m))),
-            Line("y", "y", value=ex.y, given=True),
-            Line(r"L(\hat y, y)", "L(ŷ, y)", ex.loss.formula_latex, ex.loss.formula,
-                 np.float64(tr.loss), hand(lambda b: np.float64(b.loss))),
-            Line(r"\nabla_{\hat y} L", "∇_ŷ L", value=tr.grad_yhat,
-                 by_hand=hand(lambda b: b.grad_yhat)),
-        ]
-    if key == "local":
-        out = []
-        for j in range(1, m + 1):
-            (f, ft), (z, zt) = _f(ex, j), _z(j - 1)
-            out.append(Line(f"D_z {f}({z})", f"D_z {ft}({zt})", value=tr.local_D_z(j),
-                            by_hand=hand(lambda b, j=j: b.local_D_z(j))))
-            for n, nt, idx in parts(ex, j, split_affine):
-                cols = idx.ravel()
-                out.append(Line(f"D_{{{n}}} {f}({z})", f"D_{{{nt}}} {ft}({zt})",
-                                value=tr.local_D_W(j)[:, cols],
-                                by_hand=hand(lambda b, j=j, c=cols: b.local_D_W(j)[:, c])))
-        return out
-    if key == "backward":
-        out = []
-        for j in range(m, -1, -1):
-            if j == m:
-                expr = ("I", "I")
-            else:
-                (f, ft), (z, zt) = _f(ex, j + 1), _z(j)
-                expr = (f"D^{{({j + 1})}} D_z {f}({z})", f"D^({j + 1}) D_z {ft}({zt})")
-            out.append(Line(f"D^{{({j})}}", f"D^({j})", *expr, tr.D(j),
-                            hand(lambda b, j=j: b.D(j))))
-            out.append(Line(rf"\frac{{\partial L}}{{\partial z^{{({j})}}}}", f"∂L/∂z^({j})",
-                            rf"\nabla_{{\hat y}} L^\top D^{{({j})}}", f"∇_ŷLᵀ D^({j})",
-                            tr.dL_dz(j), hand(lambda b, j=j: b.dL_dz(j)), row=True))
-        return out
-    if key == "gradients":
-        out = []
-        for j in range(1, m + 1):
-            (f, ft), (z, zt) = _f(ex, j), _z(j - 1)
-            for n, nt, idx in parts(ex, j, split_affine):
-                cols = idx.ravel()
-                out.append(Line(f"D_{{{n}}} f_W(x)", f"D_{{{nt}}} f_W(x)",
-                                f"D^{{({j})}} D_{{{n}}} {f}({z})",
-                                f"D^({j}) D_{{{nt}}} {ft}({zt})", tr.D_W(j)[:, cols],
-                                hand(lambda b, j=j, c=cols: b.D_W(j)[:, c])))
-                g, gb = tr.grad(j).ravel()[idx], hand(lambda b, j=j, i=idx: b.grad(j).ravel()[i])
-                if layout == "lecture":
-                    out.append(Line(rf"\nabla_{{{n}}} L", f"∇_{{{nt}}} L", value=g, by_hand=gb))
-                else:
-                    out.append(Line(rf"\frac{{\partial L}}{{\partial {n}}}", f"∂L/∂{nt}",
-                                    rf"(\nabla_{{{n}}} L)^\top", f"(∇_{{{nt}}} L)ᵀ", g.T,
-                                    None if gb is None else gb.T, row=g.ndim == 1))
-        return out
-    # update
-    new = ex.updated_weights()
-    new_bh = hand(lambda b: b.updated_weights())
-    lr = f"{ex.lr:g}"
+class _Source:
+    """The exact trace and, when asked for, the by-hand one: what every section reads from."""
+
+    def __init__(self, ex: WorkedExample, bh: ByHand | None):
+        self.ex, self.tr, self.bh = ex, ex.trace(), bh
+        self.new = ex.updated_weights()
+
+    def hand(self, get):
+        """``get(by-hand trace)``, or None when no by-hand values are shown."""
+        return None if self.bh is None else get(self.bh)
+
+
+def _network(src: _Source, layout: str, split: bool) -> list[Line]:
+    ex = src.ex
+    fs = [_f(ex, j) for j in range(ex.network.m, 0, -1)]
+    out = [Line("f_W", "f_W", r" \circ ".join(f for f, _ in fs), " ∘ ".join(t for _, t in fs))]
+    for j, layer in enumerate(ex.network.layers, 1):
+        (f, ft), (form, form_t) = _f(ex, j), _formula(ex, j, ("z", "z"))
+        kind = type(layer).__name__
+        out.append(Line(f"{f}(z)", f"{ft}(z)", rf"{form} \quad \text{{({latex_escape(kind)})}}",
+                        f"{form_t}   ({kind})"))
+        out += [Line(n, nt, value=layer.params.ravel()[idx], given=True)
+                for n, nt, idx in parts(ex, j, split)]
+    return out + [
+        Line("x", "x", "z^{(0)}", "z^(0)", value=ex.x, given=True),
+        Line("y", "y", value=ex.y, given=True),
+        Line(r"L(\hat y, y)", "L(ŷ, y)", ex.loss.formula_latex, ex.loss.formula),
+        Line(r"\alpha", "α", f"{ex.lr:g}", f"{ex.lr:g}"),
+    ]
+
+
+def _forward(src: _Source, layout: str, split: bool) -> list[Line]:
+    return [Line(*_z(j), *_formula(src.ex, j, _z(j - 1)), src.tr.z(j),
+                 src.hand(lambda b, j=j: b.z(j))) for j in range(1, src.tr.m + 1)]
+
+
+def _loss(src: _Source, layout: str, split: bool) -> list[Line]:
+    tr, m = src.tr, src.tr.m
+    return [
+        Line(r"\hat y", "ŷ", *_z(m), tr.z(m), src.hand(lambda b: b.z(m))),
+        Line("y", "y", value=src.ex.y, given=True),
+        Line(r"L(\hat y, y)", "L(ŷ, y)", src.ex.loss.formula_latex, src.ex.loss.formula,
+             np.float64(tr.loss), src.hand(lambda b: np.float64(b.loss))),
+        Line(r"\nabla_{\hat y} L", "∇_ŷ L", value=tr.grad_yhat,
+             by_hand=src.hand(lambda b: b.grad_yhat)),
+    ]
+
+
+def _local(src: _Source, layout: str, split: bool) -> list[Line]:
     out = []
-    for j in range(1, m + 1):
-        for n, nt, idx in parts(ex, j, split_affine):
-            out.append(Line(rf"{n} - {lr}\,\nabla_{{{n}}} L",
-                            f"{nt} − {lr} ∇_{{{nt}}} L", value=new[j - 1].ravel()[idx],
+    for j in range(1, src.tr.m + 1):
+        (f, ft), (z, zt) = _f(src.ex, j), _z(j - 1)
+        out.append(Line(f"D_z {f}({z})", f"D_z {ft}({zt})", value=src.tr.local_D_z(j),
+                        by_hand=src.hand(lambda b, j=j: b.local_D_z(j))))
+        for n, nt, idx in parts(src.ex, j, split):
+            c = idx.ravel()  # the columns of D_{W_j} f that belong to this block
+            out.append(Line(f"D_{{{n}}} {f}({z})", f"D_{{{nt}}} {ft}({zt})",
+                            value=src.tr.local_D_W(j)[:, c],
+                            by_hand=src.hand(lambda b, j=j, c=c: b.local_D_W(j)[:, c])))
+    return out
+
+
+def _backward(src: _Source, layout: str, split: bool) -> list[Line]:
+    out, m = [], src.tr.m
+    for j in range(m, -1, -1):
+        if j == m:
+            expr = ("I", "I")
+        else:
+            (f, ft), (z, zt) = _f(src.ex, j + 1), _z(j)
+            expr = (f"D^{{({j + 1})}} D_z {f}({z})", f"D^({j + 1}) D_z {ft}({zt})")
+        out.append(Line(f"D^{{({j})}}", f"D^({j})", *expr, src.tr.D(j),
+                        src.hand(lambda b, j=j: b.D(j))))
+        out.append(Line(rf"\frac{{\partial L}}{{\partial z^{{({j})}}}}", f"∂L/∂z^({j})",
+                        rf"\nabla_{{\hat y}} L^\top D^{{({j})}}", f"∇_ŷLᵀ D^({j})",
+                        src.tr.dL_dz(j), src.hand(lambda b, j=j: b.dL_dz(j)), row=True))
+    return out
+
+
+def _gradients(src: _Source, layout: str, split: bool) -> list[Line]:
+    out = []
+    for j in range(1, src.tr.m + 1):
+        (f, ft), (z, zt) = _f(src.ex, j), _z(j - 1)
+        for n, nt, idx in parts(src.ex, j, split):
+            c = idx.ravel()
+            out.append(Line(f"D_{{{n}}} f_W(x)", f"D_{{{nt}}} f_W(x)",
+                            f"D^{{({j})}} D_{{{n}}} {f}({z})", f"D^({j}) D_{{{nt}}} {ft}({zt})",
+                            src.tr.D_W(j)[:, c], src.hand(lambda b, j=j, c=c: b.D_W(j)[:, c])))
+            g = src.tr.grad(j).ravel()[idx]
+            gb = src.hand(lambda b, j=j, i=idx: b.grad(j).ravel()[i])
+            if layout == "lecture":
+                out.append(Line(rf"\nabla_{{{n}}} L", f"∇_{{{nt}}} L", value=g, by_hand=gb))
+            else:  # lecture 002's ∂L/∂W = x_in ∂L/∂x_out, shaped like Wᵀ
+                out.append(Line(rf"\frac{{\partial L}}{{\partial {n}}}", f"∂L/∂{nt}",
+                                rf"(\nabla_{{{n}}} L)^\top", f"(∇_{{{nt}}} L)ᵀ", g.T,
+                                None if gb is None else gb.T, row=g.ndim == 1))
+    return out
+
+
+def _update(src: _Source, layout: str, split: bool) -> list[Line]:
+    lr, out = f"{src.ex.lr:g}", []
+    new_bh = src.hand(lambda b: b.updated_weights())
+    for j in range(1, src.tr.m + 1):
+        for n, nt, idx in parts(src.ex, j, split):
+            out.append(Line(rf"{n} - {lr}\,\nabla_{{{n}}} L", f"{nt} − {lr} ∇_{{{nt}}} L",
+                            value=src.new[j - 1].ravel()[idx],
                             by_hand=None if new_bh is None else new_bh[j - 1].ravel()[idx]))
     return out
+
+
+_BUILDERS = {"network": _network, "forward": _forward, "loss": _loss, "local": _local,
+             "backward": _backward, "gradients": _gradients, "update": _update}
+
+
+def build_sections(ex: WorkedExample, keys, layout: str, split_affine: bool,
+                   bh: ByHand | None) -> list[tuple[str, list[Line]]]:
+    """(key, lines) of each section in ``keys``: exact values from one ``ex.trace()``, by-hand
+    ones from ``bh`` when it is given."""
+    src = _Source(ex, bh)
+    return [(key, _BUILDERS[key](src, layout, split_affine)) for key in keys]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .display import matrix_to_latex, matrix_to_text, space_latex
-from .sections import LAYOUTS, SECTIONS, Line, build_section, latex_escape
+from .sections import LAYOUTS, SECTIONS, Line, build_sections, latex_escape
 from .worked import check_decimals
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ def render(ex: WorkedExample, fmt: str, decimals: int = 4, *, sections=None,
             slide_width > 0):
         raise ValueError(f"slide_width must be a positive number of pt, got {slide_width!r}.")
     bh = None if by_hand is None else ex.by_hand(check_decimals(by_hand, "by_hand"))
-    built = [(k, _Fit(build_section(ex, k, layout, split_affine, bh), decimals, slide_width))
-             for k in keys]
+    built = [(key, _Fit(lines, decimals, slide_width))
+             for key, lines in build_sections(ex, keys, layout, split_affine, bh)]
     if fmt == "text":
         return _to_text(ex, built)
     if fmt == "markdown":

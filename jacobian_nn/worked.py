@@ -68,6 +68,8 @@ class ByHand:
     * the updated weights W_j − lr r(∇_{W_j} L).
 
     A linear layer's rounded Jacobian is W itself whenever W has at most ``decimals`` digits.
+    When r(ŷ) leaves the loss's domain (a probability rounded to 1 under a cross-entropy), there
+    is no by-hand value: a ValueError says so.
     The accessors are those of a ``Trace``; ``updated_weights()`` those of a ``WorkedExample``.
     """
 
@@ -76,7 +78,10 @@ class ByHand:
         self.network, self.y, self.lr = example.network, example.y, example.lr
         self.m = m = example.network.m
         layers = example.network.layers
-        r = lambda a: np.round(a, d)  # noqa: E731 (one letter, as in the docstring)
+
+        def r(a):  # the docstring's r: round to d places
+            return np.round(a, d)
+
         z = [np.array(example.x)]
         for j, layer in enumerate(layers, 1):
             z.append(layer.forward(z[0] if j == 1 else r(z[-1])))
@@ -87,6 +92,11 @@ class ByHand:
         yhat = r(z[m])
         self.loss = float(example.loss(yhat, self.y))  #: L(r(ŷ), y)
         self.grad_yhat = _frozen(example.loss.grad(yhat, self.y))  #: ∇_ŷL(r(ŷ), y)
+        if not (np.isfinite(self.loss) and np.all(np.isfinite(self.grad_yhat))):
+            raise ValueError(
+                f"by hand with {d} decimals: ŷ rounds to {np.round(yhat, d).tolist()}, where "
+                f"{example.loss!r} or its gradient is infinite; carry more decimals."
+            )
         D, row = [None] * (m + 1), [None] * (m + 1)
         D[m], row[m] = np.eye(len(yhat)), np.array(self.grad_yhat)
         for j in range(m, 0, -1):

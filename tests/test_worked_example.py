@@ -382,3 +382,14 @@ def test_repr_and_markdown_display():
                         "lr = 0.5)")
     assert ex._repr_markdown_().startswith("# A\n\n## The network and the example")
     assert repr(ex.by_hand(2)).startswith("<By hand, carrying 2 decimals: L = ")
+
+
+def test_by_hand_that_rounds_out_of_the_loss_domain_says_so():
+    # σ(4 + 2) = 0.99753 rounds to 1.00 at 2 places, where −log(1 − ŷ) is infinite
+    net = jnn.Network([jnn.Linear([[4.0, 2.0]]), jnn.Sigmoid()])
+    ex = jnn.WorkedExample(net, [1.0, 1.0], [0.0], jnn.BinaryCrossEntropy(), 0.1)
+    with pytest.raises(ValueError, match=r"ŷ rounds to \[1\.0\].*carry more decimals"):
+        ex.by_hand(2)
+    assert ex.by_hand(3).z(2)[0] == pytest.approx(sigmoid(6.0))
+    # the audit uses only the precisions that give a by-hand value (3 to 6 here)
+    assert ex.audit({"z(2)": ["0.998"]}) == {"z(2)": ["exact"]}
