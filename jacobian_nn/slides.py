@@ -163,7 +163,8 @@ class _Fit:
         if line.value is None or w <= self.slide_width:
             return None
         h, k = (line.shown().shape + (1, 1))[:2]
-        detail = f"about {w:.0f} pt at {self.decimals} decimals; a slide has {self.slide_width:g} pt"
+        detail = (f"about {w:.0f} pt at {self.decimals} decimals; a slide has "
+                  f"{self.slide_width:g} pt")
         if fmt == "text":
             return f"! too wide for a slide: {line.name_text} ({h}×{k}) is {detail}."
         if fmt == "markdown":
