@@ -40,7 +40,8 @@ from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .conv import Conv1D, MaxPool1D
 from .custom import custom_layer
 from .io import load
-from . import datasets, examples, handcheck, io, stepthrough, visualize
+from .worked import WorkedExample
+from . import datasets, examples, exercises, handcheck, io, stepthrough, visualize
 
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
@@ -48,8 +49,8 @@ __all__ = [
     "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D",
     "Network", "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid",
     "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "SquaredError", "Swish",
-    "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets", "examples", "handcheck",
-    "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
-    "show_matrix", "stepthrough", "visualize",
+    "Tanh", "Trace", "WorkedExample", "check_jacobians", "custom_layer", "datasets",
+    "examples", "exercises", "handcheck", "io", "load", "matrix_to_latex", "matrix_to_text",
+    "mlp", "numerical_jacobian", "show_matrix", "stepthrough", "visualize",
 ]
 __version__ = "0.1.0"

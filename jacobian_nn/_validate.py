@@ -126,3 +126,17 @@ def fmt_shape(*dims: int | None) -> str:
     if len(dims) == 1:
         return f"R^{dims[0]}"
     return "R^{" + "×".join(str(d) for d in dims) + "}"
+
+
+MAX_DECIMALS = 15
+
+
+def check_decimals(decimals, what: str = "decimals") -> int:
+    """``decimals`` as an int in 0..15, or a ValueError saying what it must be."""
+    if (isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral)
+            or not 0 <= decimals <= MAX_DECIMALS):
+        raise ValueError(
+            f"{what} must be a whole number of digits after the point, 0 to {MAX_DECIMALS}, "
+            f"got {decimals!r}."
+        )
+    return int(decimals)

@@ -21,7 +21,8 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 def test_there_are_notebooks():
     names = {p.stem for p in NOTEBOOKS}
     assert {"01_tanh_worked_example", "02_backprop_as_jacobian_products",
-            "03_jacobians_of_layers", "04_training", "05_vanishing_gradients"} <= names
+            "03_jacobians_of_layers", "04_training", "05_vanishing_gradients",
+            "08_deriving_a_worked_example"} <= names
 
 
 def test_kernel_is_this_interpreter(tmp_path):
