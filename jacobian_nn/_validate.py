@@ -92,7 +92,7 @@ def _all_finite(arr: np.ndarray) -> bool:
 
 def positive_float(value, name: str) -> float:
     """Return `value` as a finite float > 0, or raise."""
-    value = _real_number(value, name)
+    value = _to_float(value, name)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}.")
     return value
@@ -100,16 +100,29 @@ def positive_float(value, name: str) -> float:
 
 def nonnegative_float(value, name: str) -> float:
     """Return `value` as a finite float ≥ 0, or raise (NaN would make every comparison pass)."""
-    value = _real_number(value, name)
+    value = _to_float(value, name)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be finite and ≥ 0, got {value!r}.")
     return value
 
 
-def _real_number(value, name: str) -> float:
+def _to_float(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}.")
-    return float(value)
+    try:
+        return float(value)
+    except (OverflowError, ValueError):  # 10**400, or a Fraction too large for a float
+        return float("inf")
+
+
+def real_number(value, name: str) -> float:
+    """Return ``value`` (an int, float, Fraction, numpy scalar …) as a finite float, or raise."""
+    out = _to_float(value, name)
+    if not np.isfinite(out):
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}…"
+        raise ValueError(f"{name} is non-finite or beyond float64's range ({shown}); it must "
+                         "be a finite real number.")
+    return out
 
 
 def positive_int(value, name: str) -> int:

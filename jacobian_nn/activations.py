@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from ._validate import as_real_array
+from ._validate import real_number
 from .layers import Layer
 
 
@@ -121,7 +121,7 @@ class LeakyReLU(Elementwise):
 
     def __init__(self, a: float = 0.01):
         super().__init__()
-        self.a = float(as_real_array(a, "LeakyReLU: a", ndim=(0,)))
+        self.a = real_number(a, "LeakyReLU: a")
 
     def __repr__(self) -> str:
         return f"LeakyReLU(a={self.a:g})"
@@ -141,7 +141,7 @@ class Swish(Elementwise):
 
     def __init__(self, beta: float = 1.0):
         super().__init__()
-        self.beta = float(as_real_array(beta, "Swish: beta", ndim=(0,)))
+        self.beta = real_number(beta, "Swish: beta")
 
     def __repr__(self) -> str:
         return f"Swish(beta={self.beta:g})"

@@ -241,6 +241,18 @@ class Network(Composite):
     def _D_W(self, x):
         return np.hstack(self.chain(x).D_W[1:])
 
+    def D_W(self, x, as_tensor: bool = False):
+        """[D_{W_1} f_W(x) … D_{W_m} f_W(x)] ∈ R^{h_m×d}, the blocks side by side.
+
+        With ``as_tensor=True``, a list of lecture 004's tensors instead, one per layer:
+        entry j-1 has shape (h_m, *W_j.shape), [i, a, b] = ∂f_i/∂(W_j)_ab.
+        """
+        if not as_tensor:
+            return super().D_W(x)
+        blocks = self.chain(x).D_W[1:]
+        return [b.reshape(b.shape[0], *np.shape(layer.params))
+                for b, layer in zip(blocks, self.layers, strict=True)]
+
     # -- batches: the batch backward loop of batch.py --
     def check_batch(self, X, Y, loss: Loss) -> batch.Batch:
         """X (n, k) and Y (n, h_m) checked once against this network and ``loss``: a

@@ -9,17 +9,9 @@ params array — for ``Affine`` that includes the bias column, since W and b are
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-
-def _nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be finite and ≥ 0, got {value!r}.")
-    return float(value)
+from ._validate import as_real_array, nonnegative_float
 
 
 class Penalty:
@@ -34,7 +26,7 @@ class Penalty:
     formula = "R(W)"
 
     def __init__(self, lam: float):
-        self.lam = _nonnegative(lam, f"{type(self).__name__}: lam (λ)")
+        self.lam = nonnegative_float(lam, f"{type(self).__name__}: lam (λ)")
 
     def R(self, W: np.ndarray) -> float:
         """R(W), without λ."""
@@ -45,10 +37,13 @@ class Penalty:
         raise NotImplementedError
 
     def __call__(self, W) -> float:
-        return self.lam * self.R(np.asarray(W, dtype=np.float64))
+        return self.lam * self.R(self._weights(W))
 
     def grad(self, W) -> np.ndarray:
-        return self.lam * self.grad_R(np.asarray(W, dtype=np.float64))
+        return self.lam * self.grad_R(self._weights(W))
+
+    def _weights(self, W) -> np.ndarray:
+        return as_real_array(W, f"{self!r}: W", ndim=(0, 1, 2))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lam={self.lam:g})"
@@ -100,7 +95,7 @@ class ElasticNet(Penalty):
 
     def __init__(self, lam: float, beta: float):
         super().__init__(lam)
-        self.beta = _nonnegative(beta, "ElasticNet: beta (β)")
+        self.beta = nonnegative_float(beta, "ElasticNet: beta (β)")
 
     def __repr__(self) -> str:
         return f"ElasticNet(lam={self.lam:g}, beta={self.beta:g})"

@@ -106,9 +106,11 @@ class Trace:
         """D_{W_j} f_{W_j}(z^(j-1)), shape (h_j, d_j)."""
         return self._local_D_W[self._j(j, 1)]
 
-    def D_W(self, j: int) -> np.ndarray:
-        """D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)), shape (h_m, d_j)."""
-        return self._D_W[self._j(j, 1)]
+    def D_W(self, j: int, as_tensor: bool = False) -> np.ndarray:
+        """D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)), shape (h_m, d_j); with
+        ``as_tensor=True`` shaped (h_m, *W_j.shape) (lecture 004's tensor view)."""
+        J = self._D_W[self._j(j, 1)]
+        return J.reshape(J.shape[0], *self._grad[j].shape) if as_tensor else J
 
     def grad(self, j: int) -> np.ndarray:
         """∇_{W_j} L(f_W(x), y), shaped like layer j's params."""

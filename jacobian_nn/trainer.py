@@ -14,6 +14,9 @@ averages over B examples of a seeded shuffle instead of all n.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +28,8 @@ from .batch import MODES, Batch, NonFiniteError
 from .losses import DomainError, Loss
 from .network import Network
 from .regularization import Penalty
+
+GROWTH = 1e4  # a recorded loss this many times the starting loss is divergence, not descent
 
 
 @dataclass
@@ -51,7 +56,8 @@ class History:
         Updates applied: the network holds W_{n_iters}.
     stop_reason : str
         ``"max_iters"``, ``"converged"`` (|Δloss| < tol between two recorded losses),
-        ``"diverged"`` (a non-finite loss or weight appeared, or ŷ left the loss's domain; the
+        ``"diverged"`` (a non-finite loss or weight appeared, the loss grew past ``GROWTH`` =
+        10⁴ times its start, or ŷ left the loss's domain; the
         network was restored to the last recorded weights) or ``"interrupted"`` (Ctrl-C; the
         network holds the last completed update).
     """
@@ -263,6 +269,10 @@ class _Run:
         if not np.isfinite(value):
             self.diverged(t, f"the loss became {value}")
             return False
+        if hist.losses and hist.losses[0] > 0 and value > GROWTH * hist.losses[0]:
+            self.diverged(t, f"the loss grew from {hist.losses[0]:.6g} to {value:.6g}, more than "
+                             f"{GROWTH:g} times its start")
+            return False
         hist.losses.append(value)
         hist.iters.append(t)
         hist.data_losses.append(data_value)
@@ -296,9 +306,10 @@ class _Run:
                 if not _finite(new):
                     self.diverged(t + 1, "a weight became non-finite")
                     return hist
-                _install(net, new)
-                self.current = new
-                hist.n_iters = t + 1
+                with _held_interrupts():  # W_{t+1} goes in whole, or not at all
+                    _install(net, new)
+                    self.current = new
+                    hist.n_iters = t + 1
             try:  # the loss of the returned weights, by a forward pass alone
                 final = self.full.mean_loss()
             except (DomainError, NonFiniteError) as err:
@@ -307,12 +318,13 @@ class _Run:
             if self.record(final, gd._penalty(net, self.penalized), hist.n_iters):
                 hist.stop_reason = "max_iters"
         except KeyboardInterrupt:
-            _install(net, self.current)  # an interrupted assignment never leaves a mixed W
-            hist.stop_reason = "interrupted"
-            keep = min(len(hist.losses), len(hist.iters), len(hist.data_losses),
-                       len(hist.penalties))
-            for name in ("losses", "iters", "data_losses", "penalties"):
-                setattr(hist, name, getattr(hist, name)[:keep])
+            with _held_interrupts(drop=True):  # a second Ctrl-C must not cut the clean-up short
+                _install(net, self.current)  # an interrupted assignment never leaves a mixed W
+                hist.stop_reason = "interrupted"
+                keep = min(len(hist.losses), len(hist.iters), len(hist.data_losses),
+                           len(hist.penalties))
+                for name in ("losses", "iters", "data_losses", "penalties"):
+                    setattr(hist, name, getattr(hist, name)[:keep])
         return hist
 
     def diverged(self, t: int, what: str) -> None:
@@ -335,6 +347,24 @@ class _Run:
             RuntimeWarning,
             stacklevel=4,  # at the user's fit(): fit → run → diverged
         )
+
+
+@contextlib.contextmanager
+def _held_interrupts(drop: bool = False):
+    """Hold Ctrl-C (SIGINT) while the block runs: afterwards it is raised as KeyboardInterrupt,
+    or, with ``drop``, forgotten (training is already stopping). Off the main thread, where
+    Python delivers no signals, nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and not drop:
+        raise KeyboardInterrupt
 
 
 def _why(err: ValueError) -> str:

@@ -35,10 +35,22 @@ def test_lr_50_diverges_and_keeps_the_last_finite_weights():
     np.testing.assert_array_equal(f.params, replay(start, X, Y, jnn.SquaredError(), 50, s))
     value = np.mean([jnn.SquaredError()(f(x), y) for x, y in zip(X, Y, strict=True)])
     assert np.isclose(value, hist.final_loss, rtol=1e-12)
-    # … while one more step makes the loss non-finite.
+    # … while one more step makes the loss non-finite or 10⁴ times the starting loss.
     with np.errstate(all="ignore"):
         jnn.GradientDescent(50).step(start, X, Y, jnn.SquaredError())
-        assert not np.isfinite(start.gradients(X, Y, jnn.SquaredError())[0])
+        after = np.mean([jnn.SquaredError()(start(x), y) for x, y in zip(X, Y, strict=True)])
+    assert not np.isfinite(after) or after > 1e4 * hist.losses[0]
+
+
+def test_a_loss_growing_by_orders_of_magnitude_is_divergence_before_overflow():
+    # Lecture 003's perceptron y = w x with w ← w − ∇w (lr = 1) grows the loss without bound.
+    net, X, Y = jnn.examples.perceptron()
+    with pytest.warns(RuntimeWarning, match="more than 10000 times its start"):
+        hist = jnn.GradientDescent(lr=1.0, max_iters=100).fit(net, X, Y, jnn.SquaredError())
+    assert hist.stop_reason == "diverged" and all(v <= 1e4 * hist.losses[0] for v in hist.losses)
+    w = float(net.layers[0].params.ravel()[0])
+    by_hand = np.mean((w * X[:, 0] - Y[:, 0]) ** 2)  # the restored weight's loss, by hand
+    assert by_hand == pytest.approx(hist.final_loss, rel=1e-12)
 
 
 def test_outputs_leaving_the_loss_domain_stop_fit_like_divergence():
@@ -126,3 +138,49 @@ def test_ctrl_c_in_the_middle_of_an_update_leaves_no_mixed_weights(monkeypatch):
     jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
     assert hist.stop_reason == "interrupted" and hist.n_iters == 3 and len(hist.losses) == 4
     np.testing.assert_array_equal(f.params, reference.params)  # all layers at W_3
+
+
+def test_a_second_ctrl_c_during_the_clean_up_does_not_escape_fit(monkeypatch):
+    # The first Ctrl-C arrives in update 4; a second one arrives while fit restores W_t.
+    import signal
+
+    X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
+    f, reference = small_net(), small_net()
+    real_install, calls = trainer_module._install, []
+
+    def install_then_interrupt(net_, params):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # the first Ctrl-C, as the update starts
+        if len(calls) == 5:  # the clean-up's install: Ctrl-C again, for real
+            signal.raise_signal(signal.SIGINT)
+        real_install(net_, params)
+
+    monkeypatch.setattr(trainer_module, "_install", install_then_interrupt)
+    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
+    monkeypatch.undo()
+    jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
+    assert hist.stop_reason == "interrupted" and hist.n_iters == 3
+    np.testing.assert_array_equal(f.params, reference.params)
+
+
+def test_ctrl_c_while_new_weights_are_installed_is_held_until_they_are_whole(monkeypatch):
+    import signal
+
+    X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
+    f, reference = small_net(), small_net()
+    real_install, calls = trainer_module._install, []
+
+    def interrupt_midway(net_, params):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C after layer 1 got W_3, before layer 3 does
+            net_.layers[0].replace_params(params[0])
+            signal.raise_signal(signal.SIGINT)
+        real_install(net_, params)
+
+    monkeypatch.setattr(trainer_module, "_install", interrupt_midway)
+    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
+    monkeypatch.undo()
+    jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
+    assert hist.stop_reason == "interrupted" and hist.n_iters == 3
+    np.testing.assert_array_equal(f.params, reference.params)  # every layer at W_3

@@ -62,7 +62,8 @@ BAD = {
     "Affine b: wrong size": (lambda: jnn.Affine(W23, [1.0]), ValueError,
                              ["Affine: W ∈ R^{2×3} needs b ∈ R^2, got b of shape (1,)"]),
     "LeakyReLU a: string": (lambda: jnn.LeakyReLU("small"), TypeError, ["LeakyReLU: a"]),
-    "LeakyReLU a: vector": (lambda: jnn.LeakyReLU([0.1, 0.2]), ValueError, ["must be 0-D"]),
+    "LeakyReLU a: vector": (lambda: jnn.LeakyReLU([0.1, 0.2]), TypeError,
+                            ["LeakyReLU: a must be a real number"]),
     "Swish beta: inf": (lambda: jnn.Swish(np.inf), ValueError, ["Swish: beta", "non-finite"]),
     "params: wrong shape": (lambda: setattr(jnn.Linear(W13), "params", np.ones((3, 1))),
                             ValueError, ["has params of shape (1, 3); got shape (3, 1)"]),
@@ -290,3 +291,49 @@ def test_fit_accepts_integer_data():
     hb = jnn.GradientDescent(0.1, max_iters=3).fit(b, X * 1.0, Y * 1.0, jnn.SquaredError())
     assert ha.losses == hb.losses
     np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_penalties_check_their_input():
+    with raises(TypeError, "L2(lam=0.1): W must be a real-valued array"):
+        jnn.L2(0.1)("1.0")
+    for bad in (np.nan, [1.0, np.inf]):
+        with raises(ValueError, "non-finite"):
+            jnn.L1(0.1).grad(bad)
+    with raises(TypeError, "complex"):
+        jnn.ElasticNet(0.1, 0.5)(np.array([1j]))
+
+
+def test_fractions_and_huge_integers_as_hyper_parameters():
+    from fractions import Fraction
+
+    assert jnn.LeakyReLU(Fraction(1, 10)).a == 0.1 and jnn.L2(Fraction(1, 4)).lam == 0.25
+    for make in (lambda: jnn.L2(10**400), lambda: jnn.Swish(10**400),
+                 lambda: jnn.LeakyReLU(-(10**400)), lambda: jnn.ElasticNet(0.1, 10**400)):
+        with pytest.raises(ValueError, match="finite"):
+            make()
+
+
+def test_a_nan_written_into_params_is_named_where_the_weights_are_used():
+    net = small_net()
+    net.layers[2].params[0, 1] = np.nan  # params is writable
+    for call in (lambda: net([1.0, 2.0]), lambda: net.D_z([1.0, 2.0]),
+                 lambda: net.backprop([1.0, 2.0], [0.0], jnn.SquaredError()),
+                 lambda: net.gradients(np.ones((2, 2)), np.ones((2, 1)), jnn.SquaredError()),
+                 lambda: jnn.GradientDescent(0.1).fit(net, np.ones((2, 2)), np.ones((2, 1)),
+                                                      jnn.SquaredError())):
+        with raises(ValueError, "layer 3 (Linear, W ∈ R^{1×3}) holds a non-finite weight: "
+                                "params[0, 1] = nan"):
+            call()
+
+
+def test_network_D_W_as_tensor_gives_each_layers_tensor():
+    net = small_net()
+    x = np.array([0.3, -0.7])
+    tensors = net.D_W(x, as_tensor=True)
+    assert [t.shape for t in tensors] == [(1, 3, 2), (1, 0), (1, 1, 3)]
+    tr = net.backprop(x, [0.0], jnn.SquaredError())
+    for j, t in zip((1, 3), (tensors[0], tensors[2]), strict=True):
+        np.testing.assert_array_equal(t, tr.D_W(j, as_tensor=True))
+        np.testing.assert_array_equal(t.reshape(1, -1), tr.D_W(j))
+    # ∂ŷ/∂(W_3)_{0b} = tanh(z^(1))_b: the tensor's entry [0, 0, b], by hand
+    np.testing.assert_allclose(tensors[2][0, 0], np.tanh(net.layers[0].W @ x), rtol=1e-15)
