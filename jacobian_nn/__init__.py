@@ -17,10 +17,13 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
+import importlib
+
 from . import datasets, examples, io, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
+from .costs import costs
 from .custom import custom_layer
 from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .io import load
@@ -55,8 +58,22 @@ __all__ = [
     "Elementwise", "GradientDescent", "HalfSquaredError", "History", "Identity",
     "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D", "Network",
     "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid", "Softmax", "SoftmaxCrossEntropy",
-    "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
-    "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
-    "show_matrix", "visualize",
+    "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "costs", "custom_layer",
+    "datasets", "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp",
+    "numerical_jacobian", "show_matrix", "visualize",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``jnn.symbolic`` is imported on first use, so ``import jacobian_nn`` never loads sympy."""
+    if name == "symbolic":
+        try:
+            symbolic = importlib.import_module(f"{__name__}.symbolic")
+        except ModuleNotFoundError as err:
+            if err.name != "sympy":
+                raise
+            raise ImportError("jnn.symbolic needs sympy, the optional extra [symbolic]: "
+                              "pip install -e \".[symbolic]\" (make test installs it).") from err
+        return symbolic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
