@@ -40,11 +40,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import sympy as sp
 
 from .losses import Loss
 from .network import Network
+from .symbolic_eval import DIGITS, evaluate
 from .symbolic_forms import TRANSCENDENTAL, chain, exact, exact_vector, loss_form, vector
 
 __all__ = ["Exactness", "Latex", "NumericTrace", "SymbolicTrace", "backprop", "vector"]
@@ -206,7 +208,8 @@ class SymbolicTrace:
     # -- typesetting --
     def latex(self, quantity: str) -> Latex:
         r"""One quantity as LaTeX under its lecture name, e.g. ``D^{(1)} = \begin{bmatrix}…``."""
-        return Latex(f"{_latex_name(quantity)} = {_latex(self.quantity(quantity))}")
+        value = self.quantity(quantity)  # first, so a bad name gets quantity()'s message
+        return Latex(f"{_latex_name(quantity)} = {_latex(value)}")
 
     def _repr_latex_(self) -> str:
         m = self.m
@@ -259,17 +262,16 @@ class SymbolicTrace:
         """Every quantity as float64, shaped as ``Network.backprop``'s trace.
 
         The weight symbols take the network's numbers (``weight_values``) unless ``values``
-        says otherwise; every other symbol (x, y) must be given in ``values``. Numbers go in
-        exactly and are evaluated to 30 significant digits before rounding to float64.
+        says otherwise; every other symbol (x, y) must be given in ``values``. The formulas are
+        evaluated with mpmath at 30 significant digits (a float as the binary number it is)
+        and rounded to float64 at the end.
         """
-        given = self._replacements(values or {})
-        rep = {s: exact(v, str(s)) for s, v in self.weight_values.items()} | given
-        st = self.substitute(rep)
-        free = sorted(map(str, st.free_symbols))
+        rep = dict(self.weight_values) | self._replacements(values or {})
+        free = sorted(str(s) for s in self.free_symbols if s not in rep)
         if free:
             raise ValueError(f"numeric() needs a number for every symbol; missing: "
                              f"{', '.join(free)}.")
-        return NumericTrace(st)
+        return NumericTrace(self, {s: _mpf(v, str(s)) for s, v in rep.items()})
 
     def _replacements(self, values: dict) -> dict:
         symbols = {str(s): s for s in self.free_symbols | set(self.weight_values)}
@@ -350,17 +352,31 @@ def _text_name(q: str) -> str:
     }[name]
 
 
+def _mpf(v, what: str) -> mpmath.mpf:
+    if isinstance(v, float | np.floating):
+        return mpmath.mpf(float(v))  # exactly the float64 the numeric trace computes with
+    e = exact(v, what)
+    if not e.is_number:
+        raise ValueError(f"numeric() needs numbers; {what} = {e} still holds symbols.")
+    return mpmath.mpf(sp.Float(e, DIGITS + 10))
+
+
 class NumericTrace:
     """A symbolic trace with numbers for every symbol: the accessors of ``Trace``, in float64
     and shaped as ``Network.backprop``'s (vectors 1-D, gradients shaped like params)."""
 
-    def __init__(self, st: SymbolicTrace):
+    def __init__(self, st: SymbolicTrace, values: dict):
         self._st, self.m = st, st.m
+        self._values = values
 
     def _floats(self, A, shape) -> np.ndarray:
-        out = np.array([float(sp.N(e, 30)) for e in A], dtype=np.float64).reshape(shape)
+        entries = list(A) if isinstance(A, sp.MatrixBase) else [A]
+        out = np.array(evaluate(entries, self._values), dtype=np.float64).reshape(shape)
         out.flags.writeable = False
         return out
+
+    def _matrix(self, A) -> np.ndarray:
+        return self._floats(A, A.shape)
 
     def _vec(self, A) -> np.ndarray:
         return self._floats(A, (len(A),))
@@ -369,16 +385,16 @@ class NumericTrace:
         return self._vec(self._st.z(j))
 
     def D(self, j: int) -> np.ndarray:
-        return self._floats(self._st.D(j), self._st.D(j).shape)
+        return self._matrix(self._st.D(j))
 
     def local_D_z(self, j: int) -> np.ndarray:
-        return self._floats(self._st.local_D_z(j), self._st.local_D_z(j).shape)
+        return self._matrix(self._st.local_D_z(j))
 
     def local_D_W(self, j: int) -> np.ndarray:
-        return self._floats(self._st.local_D_W(j), self._st.local_D_W(j).shape)
+        return self._matrix(self._st.local_D_W(j))
 
     def D_W(self, j: int) -> np.ndarray:
-        return self._floats(self._st.D_W(j), self._st.D_W(j).shape)
+        return self._matrix(self._st.D_W(j))
 
     def grad(self, j: int) -> np.ndarray:
         return self._floats(self._st.grad(j), self._st.network.layers[j - 1].params.shape)
@@ -392,7 +408,7 @@ class NumericTrace:
 
     @property
     def loss(self) -> float:
-        return float(sp.N(self._st.loss, 30))
+        return float(self._floats(self._st.loss, ()))
 
     def __repr__(self) -> str:
         return f"<NumericTrace of a symbolic trace, m = {self.m} layers, L = {self.loss:.6g}>"
