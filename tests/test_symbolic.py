@@ -5,9 +5,11 @@ differentiation in the core tests) for every layer type and loss; sympy's own ``
 forward formulas written out here; and a small ReLU network computed by hand below.
 """
 
+import re
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -378,3 +380,12 @@ def test_import_jacobian_nn_does_not_import_sympy():
             "print('sympy' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_readme_shows_what_its_derivations_example_prints(capsys):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Derivations"):readme.index("## Beyond the chain")]
+    code = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    shown = re.search(r"```text\n(.*?)```", section, re.S)[1]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
