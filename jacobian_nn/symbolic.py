@@ -243,11 +243,11 @@ class SymbolicTrace:
     # -- numbers --
     @property
     def free_symbols(self) -> set:
-        """Every symbol the loss and gradients depend on (x, y and the weights, as given)."""
-        out = set(self.loss.free_symbols)
-        for j in range(1, self.m + 1):
-            out |= self.grad(j).free_symbols | self.D_W(j).free_symbols
-        return out | self.D(0).free_symbols
+        """Every symbol of the trace: those of x, y and the weights, on which all else depends."""
+        out = set(self.z(0).free_symbols | self.y.free_symbols)
+        for P in self._P[1:]:
+            out |= P.free_symbols
+        return out
 
     def substitute(self, values: dict) -> SymbolicTrace:
         """The trace with ``values`` put in for symbols (keys: symbols or their names, e.g.
@@ -281,7 +281,7 @@ class SymbolicTrace:
             if s is None:
                 raise KeyError(f"{key!r} is not a symbol of this trace; its symbols are "
                                f"{', '.join(sorted(symbols)) or 'none'}.")
-            rep[s] = exact(v, str(key)) if not isinstance(v, sp.Basic) else v
+            rep[s] = exact(v, str(key))
         return rep
 
     # -- exactness --

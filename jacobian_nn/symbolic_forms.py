@@ -316,9 +316,8 @@ def _custom(layer, z, path, weights, where):
     P, values = _params(layer.params, path, weights)
     u = sp.Matrix([sp.Dummy(f"z{a}", real=True) for a in range(z.rows)])
     V = sp.Matrix(P.rows, P.cols, lambda a, b: sp.Dummy(f"w{a}{b}", real=True))
-    V_arg = V if layer.params.ndim == 2 else sp.Matrix(list(V))
-    try:
-        f = sp.Matrix(list(sp.Matrix(hook(u, V_arg))))
+    try:  # V is shaped like params (a 1-D params array as a column)
+        f = sp.Matrix(list(sp.Matrix(hook(u, V))))
     except (TypeError, ValueError) as err:
         raise type(err)(f"{where} ({layer.describe()}): its symbolic(z, W) failed: {err}") \
             from err
