@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
+	$(PY) -m pip install --quiet -e ".[dev,notebooks,symbolic]"
 	# A "python3" kernel inside .venv whose argv is .venv's own python, so nbclient and
 	# JupyterLab run the notebooks with this package, not with a system interpreter.
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (jacobian_nn)"

@@ -17,10 +17,21 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
+import importlib
+
+from . import datasets, examples, exercises, handcheck, io, stepthrough, visualize
+from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
+from .checks import JacobianReport, check_jacobians, numerical_jacobian
+from .composition import Concat, Residual
+from .conv import Conv1D, MaxPool1D
+from .costs import costs
+from .custom import custom_layer
+from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
+from .io import load
+
 # In the lecture's order: layers → network and trace → batch gradients → trainer; then checks,
 # display and the lectures' extras. docs/architecture.md draws the picture.
 from .layers import Affine, Bias, Layer, Linear  # noqa: I001 (lecture order, not alphabetical)
-from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .losses import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -30,18 +41,11 @@ from .losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from .composition import Concat, Residual
 from .network import Network, mlp
+from .regularization import L1, L2, ElasticNet, Penalty
 from .trace import Trace
 from .trainer import GradientDescent, History
-from .regularization import L1, L2, ElasticNet, Penalty
-from .checks import JacobianReport, check_jacobians, numerical_jacobian
-from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
-from .conv import Conv1D, MaxPool1D
-from .custom import custom_layer
-from .io import load
 from .worked import WorkedExample
-from . import datasets, examples, exercises, handcheck, io, stepthrough, visualize
 
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
@@ -49,8 +53,22 @@ __all__ = [
     "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D",
     "Network", "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid",
     "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "SquaredError", "Swish",
-    "Tanh", "Trace", "WorkedExample", "check_jacobians", "custom_layer", "datasets",
+    "Tanh", "Trace", "WorkedExample", "check_jacobians", "costs", "custom_layer", "datasets",
     "examples", "exercises", "handcheck", "io", "load", "matrix_to_latex", "matrix_to_text",
     "mlp", "numerical_jacobian", "show_matrix", "stepthrough", "visualize",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``jnn.symbolic`` is imported on first use, so ``import jacobian_nn`` never loads sympy."""
+    if name == "symbolic":
+        try:
+            symbolic = importlib.import_module(f"{__name__}.symbolic")
+        except ModuleNotFoundError as err:
+            if err.name != "sympy":
+                raise
+            raise ImportError("jnn.symbolic needs sympy, the optional extra [symbolic]: "
+                              "pip install -e \".[symbolic]\" (make test installs it).") from err
+        return symbolic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,8 @@ class CustomLayer(Layer):
     """A layer made by ``custom_layer``; see there."""
 
     def __init__(self, forward: Callable, D_z: Callable, D_W: Callable | None, params,
-                 name: str, in_size: int | None, out_size: int | None):
+                 name: str, in_size: int | None, out_size: int | None,
+                 symbolic: Callable | None = None):
         for what, fn in [("forward", forward), ("D_z", D_z)]:
             if not callable(fn):
                 raise TypeError(f"custom_layer {name!r}: {what} must be a function, got {fn!r}.")
@@ -37,6 +38,10 @@ class CustomLayer(Layer):
             params, f"custom_layer {name!r}: params", ndim=(1, 2)))
         self._forward, self._jac_z, self._jac_W = forward, D_z, D_W
         self.name, self._in, self._out = name, in_size, out_size
+        if symbolic is not None and not callable(symbolic):
+            raise TypeError(f"custom_layer {name!r}: symbolic must be a function, "
+                            f"got {symbolic!r}.")
+        self.symbolic = symbolic  #: f(z, W) in sympy, for jnn.symbolic (None: not given)
 
     @property
     def in_size(self) -> int | None:
@@ -87,7 +92,7 @@ class CustomLayer(Layer):
 
 def custom_layer(forward: Callable, D_z: Callable, D_W: Callable | None = None, params=None, *,
                  name: str = "custom", in_size: int | None = None,
-                 out_size: int | None = None) -> Layer:
+                 out_size: int | None = None, symbolic: Callable | None = None) -> Layer:
     """Make a layer from f and its Jacobians written for one example.
 
     Parameters
@@ -105,6 +110,9 @@ def custom_layer(forward: Callable, D_z: Callable, D_W: Callable | None = None, 
         Shown in messages and check reports.
     in_size, out_size : int, optional
         k and h, if fixed, so a Network can check sizes when it is built (unknown otherwise).
+    symbolic : callable (z, W) → h sympy expressions, optional
+        f_W(z) for ``jnn.symbolic``, with z a sympy column and W shaped like params; the
+        symbolic trace differentiates it. Without it ``jnn.symbolic`` refuses the layer.
 
     Returns
     -------
@@ -122,4 +130,4 @@ def custom_layer(forward: Callable, D_z: Callable, D_W: Callable | None = None, 
     >>> jnn.check_jacobians(scale, [0.5, -1.0]).passed
     True
     """
-    return CustomLayer(forward, D_z, D_W, params, name, in_size, out_size)
+    return CustomLayer(forward, D_z, D_W, params, name, in_size, out_size, symbolic)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import batch, io
 from ._validate import as_real_array, fmt_shape
-from .activations import Tanh
+from .activations import Elementwise, Tanh
 from .composition import Composite, reject_shared_params
 from .layers import Affine, Layer
 from .losses import Loss, require_loss
@@ -232,6 +232,36 @@ class Network(Composite):
         value = float(values[0])
         batch.require_finite(self, value, c.z[0][None, :], loss, one_example=True)
         return Trace(self, c, Y[0], loss, grad_yhat, grads, value)
+
+    def D_z(self, z, order: str = "output") -> np.ndarray:
+        """D^(0) = D_x f_W(x) ∈ R^{h_m×k}: entry [i, a] = ∂f_i/∂x_a, for one example.
+
+        ``order="output"`` brackets the product from the output side (lecture 000's D^(j));
+        ``order="forward"`` from the input side (forward accumulation, ``costs.py``): the same
+        matrix, at another cost (``jnn.costs``).
+        """
+        if order == "forward":
+            z = self._check_input(z, self._where(), ndim=(1,))
+            self.forward(z)  # checks x against every layer, with the network's own messages
+            return self._D_z_forward(z)
+        if order != "output":
+            raise ValueError(f"order must be 'output' or 'forward', got {order!r}.")
+        return super().D_z(z)
+
+    def _D_z_forward(self, z: np.ndarray) -> np.ndarray:
+        """F^(1) = D_z f_{W_1}(z^(0)), F^(j) = D_z f_{W_j}(z^(j-1)) F^(j-1), D^(0) = F^(m); an
+        element-wise layer's diag(φ'(z)) scales F's rows instead of being built."""
+        F = None  # F^(1) = D_z f_{W_1}(z^(0)) itself: no product with an identity
+        for layer in self.layers:
+            out = layer.forward(z)
+            if isinstance(layer, Elementwise):
+                v = layer.dphi(z, out)
+                F = np.diag(v) if F is None else v[:, None] * F  # diag(φ'(z)) F
+            else:
+                J = layer._D_z_forward(z) if isinstance(layer, Network) else layer.D_z(z)
+                F = J if F is None else J @ F
+            z = out
+        return np.array(F, dtype=np.float64)
 
     def _D_z(self, x):
         c = self.chain(x)
