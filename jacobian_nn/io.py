@@ -11,22 +11,23 @@ The file holds the weights as plain float64 arrays ``p0``, ``p1``, … and one m
 
 Layer kinds are looked up by class name in a registry. A new layer kind becomes saveable with
 one ``register_layer`` call next to its class (see the calls at the bottom of this module).
-Everything is read with ``allow_pickle=False``: loading a file never runs code.
+Loading never unpickles (it never runs code from a file) and checks every size before it
+allocates memory (``jacobian_nn._npz``); saving replaces the file atomically and removes what
+killed saves left behind (``jacobian_nn._atomic``). docs/robustness.md lists the guarantees.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from . import _npz
+from ._atomic import replace_atomically
+from ._npz import NetworkFileError, NetworkFileNotFoundError, read_network_file
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
@@ -35,6 +36,8 @@ from .layers import Affine, Bias, Layer, Linear
 FORMAT = "jacobian_nn.network"
 VERSION = 1
 META_KEY = "jacobian_nn"
+__all__ = ["LayerKind", "NetworkFileError", "NetworkFileNotFoundError", "load", "register_layer",
+           "save"]
 
 
 @dataclass(frozen=True)
@@ -90,37 +93,65 @@ def register_layer(
 # ----------------------------------------------------------------------------------------------
 # Writing
 # ----------------------------------------------------------------------------------------------
+MAX_NESTING = 100  # JSON levels in a description; each nested Network, Concat, Residual takes 2
+
+
 def save(net: Layer, path: str | os.PathLike) -> None:
     """Write ``net`` to ``path`` (used as given; ``.npz`` is the customary suffix).
 
-    The write is atomic: the file is written under a temporary name in the same directory and
-    then renamed over ``path``, so a crash mid-write leaves any earlier file intact.
+    The write is atomic: the file is written under a temporary name in the same directory,
+    flushed to disk and renamed over ``path``, so a crash or a kill mid-write leaves any
+    earlier file intact. If ``path`` is a symbolic link, the file it points to is written
+    and the link is kept. Temporary files that killed saves left next to ``path`` are removed
+    (see ``docs/robustness.md``).
 
     Parameters
     ----------
     net : Network
     path : str or path-like
+
+    Raises
+    ------
+    ValueError
+        If the file could not be loaded back: a weight is NaN or ±inf, a hyper-parameter is
+        not finite JSON, or the network is beyond a limit of ``load`` (nesting, size). The
+        file at ``path`` is then left as it was.
     """
     if not isinstance(net, tuple(_TOP_LEVEL)):
         raise TypeError(f"save writes a jacobian_nn.Network, got {type(net).__name__}.")
+    path = _as_path(path, "save")
+    try:  # a file that load would refuse is never written
+        net.require_finite_weights()
+    except ValueError as err:
+        raise ValueError(f"cannot save: {err} Nothing was written to {path}.") from None
     arrays: dict[str, np.ndarray] = {}
     meta = {"format": FORMAT, "version": VERSION, "network": _describe(net, arrays, "network")}
-    arrays[META_KEY] = np.array(json.dumps(meta, ensure_ascii=False))  # a unicode scalar
-    path = Path(path)
-    # mkstemp creates the file readable by its owner only; keep a replaced file's mode.
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_npz(fh, arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(meta, ensure_ascii=False)
+    _require_within_load_limits(meta, text, arrays)
+    arrays[META_KEY] = np.array(text)  # a unicode scalar
+    replace_atomically(path, lambda fh: _write_npz(fh, arrays))
+
+
+def _require_within_load_limits(meta: dict, text: str, arrays: dict[str, np.ndarray]) -> None:
+    """The fixed limits of ``load``; its memory-dependent one depends on the reading machine."""
+    n_bytes = sum(array.nbytes for array in arrays.values()) + 4 * len(text)
+    problems = [
+        (_nesting(meta) > MAX_NESTING, f"is nested more than {MAX_NESTING} JSON levels deep"),
+        (len(text) > _npz.MAX_DESCRIPTION_CHARS, f"has a description of {len(text)} characters "
+                                                 f"(at most {_npz.MAX_DESCRIPTION_CHARS})"),
+        (n_bytes > _npz.MAX_BYTES, f"takes {n_bytes} bytes (at most {_npz.MAX_BYTES})"),
+    ]
+    for found, what in problems:
+        if found:
+            raise ValueError(f"cannot save: the network {what}, more than load reads. Nothing "
+                             "was written.")
+
+
+def _as_path(path, who: str) -> str:
+    if not isinstance(path, str | bytes | os.PathLike):  # an int would be taken as a descriptor
+        raise TypeError(f"{who} needs a file path (str or pathlib.Path), got "
+                        f"{type(path).__name__}.")
+    return os.fsdecode(path)
 
 
 def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
@@ -139,7 +170,7 @@ def _describe(layer: Layer, arrays: dict[str, np.ndarray], where: str) -> dict:
     spec: dict = {"kind": name}
     config = kind.config(layer)
     if config:
-        spec["config"] = config
+        spec["config"] = _json_config(config, layer, where)
     if kind.children is not None:
         spec["layers"] = [
             _describe(child, arrays, f"layer {j} of {where}")
@@ -152,15 +183,38 @@ def _describe(layer: Layer, arrays: dict[str, np.ndarray], where: str) -> dict:
     return spec
 
 
+def _json_config(config: dict, layer: Layer, where: str) -> dict:
+    """``config``, if it is finite JSON (a NaN hyper-parameter would make a file load refuses)."""
+    try:
+        json.dumps(config, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"cannot save {where} ({layer.describe()}): its hyper-parameters "
+                         f"{config!r} are not finite JSON numbers or strings ({err}). Nothing "
+                         "was written.") from None
+    return config
+
+
+def _nesting(obj) -> int:
+    """How many JSON containers deep ``obj`` is (without recursion: files may be hostile)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 # ----------------------------------------------------------------------------------------------
 # Reading
 # ----------------------------------------------------------------------------------------------
-class NetworkFileError(ValueError):
-    """The file is not a readable jacobian_nn network file."""
-
-
 def load(path: str | os.PathLike) -> Layer:
     """Read a Network written by ``Network.save``.
+
+    Only a regular file is read (through symbolic links), and every size in it is checked
+    before memory is allocated for it; the limits are in ``jacobian_nn._npz``.
 
     Parameters
     ----------
@@ -174,30 +228,14 @@ def load(path: str | os.PathLike) -> Layer:
     Raises
     ------
     NetworkFileError (a ValueError)
-        If the file is corrupted, truncated, not ours, or from a newer format version.
+        For every file that is not a readable network file: corrupted, truncated, not ours,
+        from a newer format version, too large, a FIFO, a device or a directory. A missing
+        file raises ``NetworkFileNotFoundError``, both a NetworkFileError and a
+        FileNotFoundError.
     """
-    try:
-        with open(path, "rb") as fh:  # ours to close: np.load leaks it when the zip is bad
-            data = np.load(fh, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise NetworkFileError(f"{path} holds a single .npy array, not a saved network.")
-            arrays = {key: data[key] for key in data.files}  # read all now: finds truncation
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        if isinstance(err, NetworkFileError | FileNotFoundError | IsADirectoryError):
-            raise
-        raise NetworkFileError(
-            f"{path} is not a readable .npz file (truncated or corrupted?): {err}"
-        ) from err
-    if META_KEY not in arrays:
-        raise NetworkFileError(
-            f"{path} is a .npz file but not a saved network: it has no '{META_KEY}' entry "
-            f"(entries: {sorted(arrays)}). Write networks with Network.save."
-        )
-    try:
-        meta = json.loads(str(arrays.pop(META_KEY)))
-        fmt, version, spec = meta["format"], meta["version"], meta["network"]
-    except (ValueError, TypeError, KeyError) as err:
-        raise NetworkFileError(f"{path}: the architecture description is damaged ({err}).") from err
+    path = _as_path(path, "load")
+    text, arrays = read_network_file(path, META_KEY)
+    fmt, version, spec = _parse_description(text, path)
     if fmt != FORMAT:
         raise NetworkFileError(f"{path}: format {fmt!r} is not {FORMAT!r}.")
     if version != VERSION:
@@ -209,11 +247,31 @@ def load(path: str | os.PathLike) -> Layer:
         net = _build(spec, arrays, "the network")
     except NetworkFileError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as err:
-        raise NetworkFileError(f"{path}: the stored network cannot be rebuilt ({err}).") from err
+    except Exception as err:  # the builders see whatever the file holds
+        raise NetworkFileError(
+            f"{path}: the stored network cannot be rebuilt ({type(err).__name__}: {err})."
+        ) from err
     if not isinstance(net, tuple(_TOP_LEVEL)):
         raise NetworkFileError(f"{path}: the stored top-level layer is not a Network.")
     return net
+
+
+def _parse_description(text: str, path: str) -> tuple:
+    """(format, version, network spec) from the JSON text, its nesting bounded."""
+    try:
+        meta = json.loads(text)
+    except RecursionError:
+        meta = None  # deeper than json can parse: reported below
+    except ValueError as err:
+        raise NetworkFileError(f"{path}: the architecture description is damaged ({err}).") from err
+    if meta is None or _nesting(meta) > MAX_NESTING:
+        raise NetworkFileError(f"{path}: the architecture description is nested more than "
+                               f"{MAX_NESTING} levels deep; network files are not.")
+    try:
+        return meta["format"], meta["version"], meta["network"]
+    except (TypeError, KeyError) as err:
+        raise NetworkFileError(f"{path}: the architecture description is damaged "
+                               f"({type(err).__name__}: {err}).") from err
 
 
 def _build(spec, arrays: dict[str, np.ndarray], where: str) -> Layer:

@@ -1,12 +1,22 @@
-"""Save and load: exact round trip, resumable training, atomic writes, clear errors."""
+"""Save and load: exact round trip, resumable training, atomic writes, clear errors.
 
+Hostile files (bombs, lying headers, FIFOs, fuzzed bytes) are in test_hostile_files.py.
+"""
+
+import errno
 import json
 import os
 import pickle
+import signal
 import stat
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
+from support import raises
 
 import jacobian_nn as jnn
 from jacobian_nn import io as jio
@@ -125,6 +135,258 @@ def test_file_modes(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a replaced file keeps its mode
 
 
+def temporaries(path) -> list[str]:
+    """Files next to ``path`` that look like save's temporaries: .NAME.<anything>.tmp."""
+    return sorted(f for f in os.listdir(path.parent)
+                  if f.startswith(f".{path.name}.") and f.endswith(".tmp"))
+
+
+# --------------------------------------------------------------------------------------------
+# What save refuses (the old file is kept)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_weight_is_refused_and_the_old_file_kept(tmp_path, bad):
+    path = tmp_path / "net.npz"
+    net = mixed_network()
+    net.save(path)
+    before = path.read_bytes()
+    net.layers[2].layers[0].params[1, 2] = bad  # params is writable; inside the nested Network
+    with raises(ValueError, "cannot save: layer 3 (Network", "non-finite weight",
+                f"= {bad}", "Nothing was written"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["net.npz"]  # no temporary file either
+
+
+def test_a_non_finite_weight_creates_no_file(tmp_path):
+    net = jnn.mlp([2, 3, 1], seed=0)
+    net.layers[0].params[0, 0] = np.nan
+    with raises(ValueError, "layer 1 (Affine", "params[0, 0] = nan"):
+        net.save(tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_non_finite_hyper_parameter_is_refused(tmp_path):
+    """LeakyReLU(nan) cannot be built, so a file holding it could never be loaded."""
+    net = jnn.Network([jnn.Linear([[1.0]]), jnn.LeakyReLU(0.1)])
+    net.layers[1].a = float("nan")
+    with raises(ValueError, "cannot save layer 2 of network (LeakyReLU", "not finite JSON"):
+        net.save(tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def nested(depth: int) -> jnn.Network:
+    """``depth`` Networks inside each other around Linear([[2]]): x ↦ 2x."""
+    net = jnn.Network([jnn.Linear([[2.0]])])
+    for _ in range(depth - 1):
+        net = jnn.Network([net])
+    return net
+
+
+def test_nesting_round_trips_up_to_the_limit_and_beyond_it_is_refused(tmp_path):
+    nested(45).save(tmp_path / "deep.npz")
+    assert jnn.load(tmp_path / "deep.npz")([1.5]) == [3.0]
+    with raises(ValueError, "nested more than 100 JSON levels", "Nothing was written"):
+        nested(60).save(tmp_path / "deeper.npz")
+    assert os.listdir(tmp_path) == ["deep.npz"]
+
+
+def test_a_network_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    from jacobian_nn import _npz
+    net = jnn.mlp([10, 10, 1], seed=0)  # 121 weights: 968 bytes, and the description
+    monkeypatch.setattr(_npz, "MAX_BYTES", 1000)
+    with raises(ValueError, "cannot save: the network takes", "(at most 1000)"):
+        net.save(tmp_path / "net.npz")
+    monkeypatch.setattr(_npz, "MAX_DESCRIPTION_CHARS", 10)
+    with raises(ValueError, "description of", "(at most 10)"):
+        jnn.mlp([2, 1]).save(tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Symbolic links
+# --------------------------------------------------------------------------------------------
+def test_saving_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "model.npz"
+    jnn.mlp([2, 1], seed=0).save(real)
+    real.chmod(0o600)
+    link = tmp_path / "current.npz"
+    link.symlink_to("store/model.npz")  # relative, as `ln -s` makes them
+    new = jnn.mlp([2, 1], seed=1)
+    new.save(link)
+    assert link.is_symlink() and os.readlink(link) == "store/model.npz"
+    np.testing.assert_array_equal(jnn.load(real).params, new.params)
+    np.testing.assert_array_equal(jnn.load(link).params, new.params)
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600  # the target keeps its mode
+    assert sorted(os.listdir(tmp_path)) == ["current.npz", "store"]
+    assert os.listdir(tmp_path / "store") == ["model.npz"]
+
+
+def test_saving_through_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "current.npz"
+    link.symlink_to(tmp_path / "model.npz")
+    net = jnn.mlp([2, 1], seed=2)
+    net.save(link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(jnn.load(tmp_path / "model.npz").params, net.params)
+
+
+# --------------------------------------------------------------------------------------------
+# Killed saves and concurrent writers
+# --------------------------------------------------------------------------------------------
+DIE_MID_WRITE = """
+import os, sys
+import jacobian_nn as jnn
+from jacobian_nn import io as jio
+
+def die(fh, arrays):
+    fh.write(b"PK\\x03\\x04 half a file")
+    fh.flush()
+    os._exit(9)  # as kill -9: no except clause, no finally, no cleanup runs
+
+jio._write_npz = die
+jnn.mlp([2, 3, 1], seed=1).save(sys.argv[1])
+"""
+
+PAUSE_MID_WRITE = """
+import sys
+import jacobian_nn as jnn
+from jacobian_nn import io as jio
+
+write = jio._write_npz
+
+def pause(fh, arrays):
+    write(fh, arrays)
+    print("written", flush=True)
+    sys.stdin.readline()  # the test lets this writer finish
+
+jio._write_npz = pause
+jnn.Network([jnn.Linear([[7.0, 8.0]])]).save(sys.argv[1])
+"""
+
+
+def run_child(script: str, path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", script, str(path)], text=True, **kwargs)
+
+
+def test_the_next_save_removes_what_a_killed_save_left(tmp_path):
+    path = tmp_path / "net.npz"
+    old = jnn.mlp([2, 3, 1], seed=0)
+    old.save(path)
+    with run_child(DIE_MID_WRITE, path) as child:
+        assert child.wait(timeout=60) == 9
+    assert len(temporaries(path)) == 1  # what a kill leaves: the old file and one temporary
+    np.testing.assert_array_equal(jnn.load(path).params, old.params)
+    jnn.mlp([2, 3, 1], seed=2).save(path)
+    assert temporaries(path) == []
+
+
+def test_a_live_writers_temporary_is_kept_and_its_save_completes(tmp_path):
+    path = tmp_path / "net.npz"
+    with run_child(PAUSE_MID_WRITE, path, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as child:
+        assert child.stdout.readline() == "written\n"
+        assert len(temporaries(path)) == 1
+        jnn.Network([jnn.Linear([[1.0, 2.0]])]).save(path)  # a second writer meanwhile
+        assert len(temporaries(path)) == 1  # the first writer's file survived the cleanup
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=60) == 0
+    np.testing.assert_array_equal(jnn.load(path).layers[0].W, [[7.0, 8.0]])  # the last rename
+    assert temporaries(path) == []
+
+
+def test_a_temporary_older_than_an_hour_is_stale_even_if_its_writer_lives(tmp_path):
+    """Its writer then fails loudly (the rename finds nothing); the file is never torn."""
+    path = tmp_path / "net.npz"
+    with run_child(PAUSE_MID_WRITE, path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE) as child:
+        assert child.stdout.readline() == "written\n"
+        (tmp,) = temporaries(path)
+        two_hours_ago = time.time() - 7200
+        os.utime(tmp_path / tmp, (two_hours_ago, two_hours_ago))
+        jnn.Network([jnn.Linear([[1.0, 2.0]])]).save(path)
+        assert temporaries(path) == []
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=60) != 0
+        assert "FileNotFoundError" in child.stderr.read()
+    np.testing.assert_array_equal(jnn.load(path).layers[0].W, [[1.0, 2.0]])
+
+
+def test_files_of_other_names_are_never_removed(tmp_path):
+    path = tmp_path / "net.npz"
+    others = [".net.npz.backup", ".net.npz.tmp", "net.npz.tmp", ".other.npz.host-1.abc.tmp",
+              ".net.npz.host-notapid.abc.tmp", ".net.npz.host-1.abc.tmp.keep"]
+    for name in others:
+        (tmp_path / name).write_bytes(b"keep me")
+    jnn.mlp([2, 1]).save(path)
+    assert sorted(os.listdir(tmp_path)) == sorted([*others, "net.npz"])
+
+
+SAVE_FOREVER = """
+import sys
+import numpy as np
+import jacobian_nn as jnn
+
+nets = [jnn.Network([jnn.Linear(np.full((600, 600), value))]) for value in (1.0, 2.0)]
+nets[0].save(sys.argv[1])
+print("saving", flush=True)
+while True:
+    for net in nets:
+        net.save(sys.argv[1])
+"""
+
+
+def test_kill_9_at_random_moments_of_saving(tmp_path):
+    """SIGKILL during a loop of 2.9 MB saves: the file is always one whole network, and what
+    the kill left is gone after the next save."""
+    path = tmp_path / "net.npz"
+    rng = np.random.default_rng(9)
+    left_behind = 0
+    for _ in range(6):  # 17 of 20 such kills left a temporary: 6 without one is a 1e-5 chance
+        with run_child(SAVE_FOREVER, path, stdout=subprocess.PIPE) as child:
+            assert child.stdout.readline() == "saving\n"
+            time.sleep(rng.uniform(0.0, 0.1))
+            child.send_signal(signal.SIGKILL)
+            assert child.wait(timeout=60) == -signal.SIGKILL
+        W = jnn.load(path).layers[0].W
+        assert W.shape == (600, 600) and (np.all(W == 1.0) or np.all(W == 2.0))
+        left_behind += bool(temporaries(path))
+    assert left_behind > 0  # the kills did land mid-write, so the cleanup below is tested
+    jnn.mlp([2, 1]).save(path)
+    assert temporaries(path) == []
+
+
+def test_concurrent_saves_and_loads_in_threads_see_only_whole_files(tmp_path):
+    path = tmp_path / "net.npz"
+    nets = [jnn.Network([jnn.Linear(np.full((40, 40), float(v)))]) for v in range(4)]
+    nets[0].save(path)
+    failures = []
+
+    def guarded(work):
+        def run():
+            try:
+                work()
+            except Exception as err:  # collected: a thread's exception would be lost
+                failures.append(err)
+        return threading.Thread(target=run)
+
+    def reader():
+        for _ in range(40):
+            W = jnn.load(path).layers[0].W
+            assert any(np.all(W == v) for v in range(4))
+
+    threads = [guarded(lambda net=net: [net.save(path) for _ in range(10)]) for net in nets]
+    threads.append(guarded(reader))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert temporaries(path) == []
+
+
 # --------------------------------------------------------------------------------------------
 # Bad files
 # --------------------------------------------------------------------------------------------
@@ -234,9 +496,20 @@ def test_top_level_must_be_a_network(tmp_path):
         jnn.load(tmp_path / "tanh.npz")
 
 
-def test_missing_file_is_a_plain_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
+def test_a_missing_file_is_both_file_not_found_and_network_file_error(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
         jnn.load(tmp_path / "nope.npz")
+    assert isinstance(info.value, jio.NetworkFileError) and info.value.errno == errno.ENOENT
+    assert "nope.npz" in str(info.value)
+
+
+def test_paths_that_are_not_paths():
+    with pytest.raises(TypeError, match="load needs a file path"):
+        jnn.load(3)  # os.stat(3) would read file descriptor 3
+    with pytest.raises(TypeError, match="save needs a file path"):
+        jnn.mlp([2, 1]).save(None)
+    with pytest.raises(jio.NetworkFileError, match="null byte"):
+        jnn.load("net\0.npz")
 
 
 # --------------------------------------------------------------------------------------------
