@@ -449,6 +449,26 @@ class Network(Layer):
 
         save(self, path)
 
+    # -- second order (jacobian_nn.curvature, which imports this module) --
+    def ggn(self, X, Y, loss: Loss) -> np.ndarray:
+        """(1/n) Σ_i J_iᵀ ∇²_ŷL J_i with J_i = D_W f_W(x_i), shape (d, d): ``curvature.ggn``."""
+        from .curvature import ggn
+
+        return ggn(self, X, Y, loss)
+
+    def hessian(self, X, Y, loss: Loss) -> np.ndarray:
+        """The exact (1/n) Σ_i ∇²_w L(f_W(x_i), y_i), shape (d, d): ``curvature.hessian``."""
+        from .curvature import hessian
+
+        return hessian(self, X, Y, loss)
+
+    def ntk(self, X1, X2=None, *, route: str = "structured") -> np.ndarray:
+        """The empirical NTK Σ_j D_{W_j} f_W(x_i) D_{W_j} f_W(x'_l)ᵀ, shape (n1, n2, h_m, h_m):
+        ``curvature.ntk``."""
+        from .curvature import ntk
+
+        return ntk(self, X1, X2, route=route)
+
 
 def _require_loss(loss) -> None:
     if not isinstance(loss, Loss):
