@@ -17,7 +17,7 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
-from . import datasets, examples, io, visualize
+from . import curvature, datasets, examples, io, visualize
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
@@ -38,6 +38,7 @@ from .layers import (
     Swish,
     Tanh,
 )
+from .levenberg_marquardt import LevenbergMarquardt
 from .losses import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -58,5 +59,6 @@ __all__ = [
     "SquaredError", "Swish", "Tanh", "Trace", "check_jacobians", "custom_layer", "datasets",
     "examples", "io", "load", "matrix_to_latex", "matrix_to_text", "mlp", "numerical_jacobian",
     "show_matrix", "visualize",
+    "LevenbergMarquardt", "curvature",  # second order (curvature.py, levenberg_marquardt.py)
 ]
 __version__ = "0.1.0"
