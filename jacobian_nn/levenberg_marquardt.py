@@ -123,17 +123,10 @@ class LevenbergMarquardt:
         if not isinstance(net, Network):
             raise TypeError(f"fit trains a jacobian_nn.Network, got {type(net).__name__}.")
         self._require_small(net.n_params)
-        value, grads = net.gradients(X, Y, loss, mode="reverse")  # every input check
-        if not np.isfinite(value):
-            raise ValueError(
-                f"The loss at the starting weights is not finite ({value}), so there is nothing "
-                "to descend from. Check the targets against the loss (for probabilities that "
-                "can reach 0, use SoftmaxCrossEntropy on raw scores)."
-            )
         # Overflow in a rejected trial is expected and handled; numpy's warnings would only
         # bury ours (or raise first under warnings-as-errors).
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._fit(net, X, Y, loss, value, _flat(grads))
+            return self._fit(net, X, Y, loss)
 
     def _evaluate(self, net: Network, X, Y, loss: Loss):
         """The mean loss and gradient at the network's current weights; (inf, None) when the
@@ -144,12 +137,22 @@ class LevenbergMarquardt:
             return np.inf, None
         return value, _flat(grads)
 
-    def _fit(self, net: Network, X, Y, loss: Loss, value: float, grad: np.ndarray) -> History:
-        hist = History(losses=[value], data_losses=[value], penalties=[0.0])
-        self.dampings = []
+    def _fit(self, net: Network, X, Y, loss: Loss) -> History:
+        hist, self.dampings = History(), []
         state = (np.array(net.params), 0)  # (W_t, t): replaced in one assignment, never mixed
         mu = self.damping
         try:
+            value, grads = net.gradients(X, Y, loss, mode="reverse")  # every input check
+            if not np.isfinite(value):
+                raise ValueError(
+                    f"The loss at the starting weights is not finite ({value}), so there is "
+                    "nothing to descend from. Check the targets against the loss (for "
+                    "probabilities that can reach 0, use SoftmaxCrossEntropy on raw scores)."
+                )
+            grad = _flat(grads)
+            hist.losses.append(value)
+            hist.data_losses.append(value)
+            hist.penalties.append(0.0)
             for t in range(self.max_iters):
                 w = state[0]
                 G = ggn(net, X, Y, loss)
