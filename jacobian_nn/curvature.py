@@ -412,8 +412,9 @@ def _inputs(net: Network, X, name: str) -> np.ndarray:
 
 
 def _kernel(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """[i, l] = A_i B_lᵀ for A (n1, h, r), B (n2, h, r): shape (n1, n2, h, h), as one GEMM."""
-    return np.tensordot(A, B, axes=([2], [2])).transpose(0, 2, 1, 3)
+    """A_i B_lᵀ for A (n1, h, r), B (n2, h, r), as one GEMM, laid out (n1, h, n2, h): entry
+    [i, a, l, b] = (A_i B_lᵀ)[a, b]. ``ntk`` transposes to (n1, n2, h, h) once, at the end."""
+    return np.tensordot(A, B, axes=([2], [2]))
 
 
 def _prefixes(net: Network, zs: list[np.ndarray]) -> list[np.ndarray]:
@@ -471,7 +472,8 @@ def ntk(net: Network, X1, X2=None, route: str = "structured") -> np.ndarray:
     X2 = X1 if X2 is None else _inputs(net, X2, "X2")
     if route == "naive":
         J1 = stacked_jacobian(net, X1)
-        return _kernel(J1, J1 if X2 is X1 else stacked_jacobian(net, X2))
+        K = _kernel(J1, J1 if X2 is X1 else stacked_jacobian(net, X2))
+        return np.ascontiguousarray(K.transpose(0, 2, 1, 3))
     sides = []
     for X in (X1,) if X2 is X1 else (X1, X2):
         zs = [X]
@@ -480,15 +482,17 @@ def ntk(net: Network, X1, X2=None, route: str = "structured") -> np.ndarray:
         sides.append((zs, _prefixes(net, zs)))
     (zs1, D1), (zs2, D2) = sides[0], sides[-1]
     h = zs1[-1].shape[1]
-    K = np.zeros((len(X1), len(X2), h, h))
+    K = np.zeros((len(X1), h, len(X2), h))
     for j, layer in enumerate(net.layers, 1):
         if not layer.n_params:
             continue
         if type(layer) in (Linear, Affine, Bias):
             S = _lifted(layer, zs1[j - 1]) @ _lifted(layer, zs2[j - 1]).T  # z̃_i · z̃'_l
-            K += S[:, :, None, None] * _kernel(D1[j], D2[j])
+            term = _kernel(D1[j], D2[j])
+            term *= S[:, None, :, None]
+            K += term
         else:
             blocks = [np.stack([Di @ layer.D_W(z) for Di, z in zip(D[j], zs[j - 1], strict=True)])
                       for zs, D in ((zs1, D1), (zs2, D2))]
             K += _kernel(*blocks)
-    return K
+    return np.ascontiguousarray(K.transpose(0, 2, 1, 3))
