@@ -19,7 +19,7 @@ See docs/conventions.md for how lectures 001–004's conventions map onto these.
 
 import importlib
 
-from . import datasets, examples, exercises, handcheck, io, stepthrough, visualize
+from . import curvature, datasets, examples, exercises, handcheck, io, stepthrough, visualize
 from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
@@ -29,9 +29,11 @@ from .custom import custom_layer
 from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .io import load
 
-# In the lecture's order: layers → network and trace → batch gradients → trainer; then checks,
-# display and the lectures' extras. docs/architecture.md draws the picture.
+# In the lecture's order: layers → network and trace → batch gradients → trainer; then the
+# checks, renderings, worked examples, derivations and second order built on them.
+# docs/architecture.md draws the picture.
 from .layers import Affine, Bias, Layer, Linear  # noqa: I001 (lecture order, not alphabetical)
+from .levenberg_marquardt import LevenbergMarquardt
 from .losses import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -50,12 +52,12 @@ from .worked import WorkedExample
 __all__ = [
     "Affine", "Bias", "BinaryCrossEntropy", "Concat", "Conv1D", "CrossEntropy", "ElasticNet",
     "Elementwise", "GradientDescent", "HalfSquaredError", "History", "Identity",
-    "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "Linear", "Loss", "MaxPool1D",
-    "Network", "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid",
+    "JacobianReport", "L1", "L2", "Layer", "LeakyReLU", "LevenbergMarquardt", "Linear", "Loss",
+    "MaxPool1D", "Network", "Penalty", "ReLU", "Rendering", "Residual", "Sigmoid",
     "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "SquaredError", "Swish",
-    "Tanh", "Trace", "WorkedExample", "check_jacobians", "costs", "custom_layer", "datasets",
-    "examples", "exercises", "handcheck", "io", "load", "matrix_to_latex", "matrix_to_text",
-    "mlp", "numerical_jacobian", "show_matrix", "stepthrough", "visualize",
+    "Tanh", "Trace", "WorkedExample", "check_jacobians", "costs", "curvature", "custom_layer",
+    "datasets", "examples", "exercises", "handcheck", "io", "load", "matrix_to_latex",
+    "matrix_to_text", "mlp", "numerical_jacobian", "show_matrix", "stepthrough", "visualize",
 ]
 __version__ = "0.1.0"
 

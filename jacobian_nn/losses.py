@@ -56,6 +56,12 @@ class Loss:
         Y = self.targets(Yhat, y, single=True)
         return self.grads(Yhat, Y)[0]
 
+    def hessian(self, yhat, y) -> np.ndarray:
+        """∇²_ŷ L(ŷ, y), shape (h, h): entry [a, b] = ∂²L/∂ŷ_a∂ŷ_b (symmetric)."""
+        Yhat = as_real_array(yhat, f"{self!r}: ŷ", ndim=(1,), hint=_ONE_EXAMPLE)[None, :]
+        Y = self.targets(Yhat, y, single=True)
+        return np.array(self.hessians(Yhat, Y)[0])  # a fresh array, even where H is shared
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -97,6 +103,13 @@ class Loss:
         """(``values``, ``grads``); losses whose two share work compute them together."""
         return self.values(Yhat, Y), self.grads(Yhat, Y)
 
+    def hessians(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """∇²_ŷ L(ŷ_i, y_i) for every row: shape (n, h, h)."""
+        raise NotImplementedError(
+            f"{self!r} has no second derivative ∇²_ŷL: give it a method hessians(Yhat, Y) "
+            "returning the (n, h, h) Hessians, as the built-in losses do."
+        )
+
 
 class SquaredError(Loss):
     """L = ‖ŷ − y‖² (lecture 000); ∇_ŷ L = 2(ŷ − y).
@@ -116,6 +129,10 @@ class SquaredError(Loss):
     def grads(self, Yhat, Y):
         return 2.0 * (Yhat - Y)
 
+    def hessians(self, Yhat, Y):
+        n, h = Yhat.shape
+        return np.broadcast_to(2.0 * np.eye(h), (n, h, h))  # 2I for every example, not copied
+
 
 class HalfSquaredError(Loss):
     """L = ½‖ŷ − y‖² (lecture 002's Euclidean loss); ∇_ŷ L = ŷ − y."""
@@ -128,6 +145,10 @@ class HalfSquaredError(Loss):
 
     def grads(self, Yhat, Y):
         return Yhat - Y
+
+    def hessians(self, Yhat, Y):
+        n, h = Yhat.shape
+        return np.broadcast_to(np.eye(h), (n, h, h))  # I for every example, not copied
 
 
 def _require_nonnegative_targets(loss: Loss, Y: np.ndarray) -> None:
@@ -178,6 +199,12 @@ class CrossEntropy(Loss):
         with np.errstate(divide="ignore"):
             return -np.divide(Y, Yhat, out=np.zeros_like(Y), where=Y != 0)
 
+    def hessians(self, Yhat, Y):
+        # ∂(−y_k/ŷ_k)/∂ŷ_k = y_k/ŷ_k²: diag(y/ŷ²), 0 where y_k = 0 (as in the gradient).
+        with np.errstate(divide="ignore"):
+            d = np.divide(Y, Yhat * Yhat, out=np.zeros_like(Y), where=Y != 0)
+        return _diagonals(d)
+
 
 class SoftmaxCrossEntropy(Loss):
     """Cross-entropy of softmax(ŷ) for scores ŷ: L = (Σ_k y_k) logΣexp(ŷ) − yᵀŷ.
@@ -217,6 +244,14 @@ class SoftmaxCrossEntropy(Loss):
         E -= Y
         return values, E
 
+    def hessians(self, Yhat, Y):
+        # ∇_ŷL = t s − y with t = Σ_k y_k and s = softmax(ŷ), so ∇²_ŷL = t (diag(s) − s sᵀ).
+        s = _special().softmax(Yhat, axis=1)
+        H = _diagonals(s)
+        H -= s[:, :, None] * s[:, None, :]
+        H *= Y.sum(axis=1)[:, None, None]
+        return H
+
 
 class BinaryCrossEntropy(Loss):
     """L = −Σ_k [y_k log ŷ_k + (1 − y_k) log(1 − ŷ_k)] for ŷ, y ∈ [0, 1]^h.
@@ -247,6 +282,20 @@ class BinaryCrossEntropy(Loss):
             neg = np.divide(1.0 - Y, 1.0 - Yhat, out=np.zeros_like(Y), where=Y != 1)
         return neg - pos
 
+    def hessians(self, Yhat, Y):
+        # diag(y/ŷ² + (1 − y)/(1 − ŷ)²); a term whose coefficient is 0 contributes 0, as above.
+        with np.errstate(divide="ignore"):
+            pos = np.divide(Y, Yhat * Yhat, out=np.zeros_like(Y), where=Y != 0)
+            neg = np.divide(1.0 - Y, (1.0 - Yhat) ** 2, out=np.zeros_like(Y), where=Y != 1)
+        return _diagonals(pos + neg)
+
+
+def _diagonals(V: np.ndarray) -> np.ndarray:
+    """diag(v_i) for every row v_i of V (n, h): shape (n, h, h)."""
+    out = np.zeros((*V.shape, V.shape[1]))
+    idx = np.arange(V.shape[1])
+    out[:, idx, idx] = V
+    return out
 
 class SigmoidBinaryCrossEntropy(Loss):
     """Binary cross-entropy of σ(ŷ) for raw scores ŷ: the fused, stable Sigmoid + BCE pair.
@@ -274,3 +323,7 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def grads(self, Yhat, Y):
         return _special().expit(Yhat) - Y
+
+    def hessians(self, Yhat, Y):
+        s = _special().expit(Yhat)
+        return _diagonals(s * (1.0 - s))  # ∇²_ŷL = diag(σ(ŷ)(1 − σ(ŷ)))

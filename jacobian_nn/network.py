@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import batch, io
+from . import batch, curvature, io
 from ._validate import as_real_array, fmt_shape
 from .activations import Elementwise, Tanh
 from .composition import Composite, reject_shared_params
@@ -366,7 +366,22 @@ class Network(Composite):
         """
         io.save(self, path)
 
+    # -- second order from the explicit Jacobians (curvature.py) --
+    def ggn(self, X, Y, loss: Loss) -> np.ndarray:
+        """(1/n) Σ_i J_iᵀ ∇²_ŷL J_i with J_i = D_W f_W(x_i), shape (d, d): ``curvature.ggn``."""
+        return curvature.ggn(self, X, Y, loss)
 
+    def hessian(self, X, Y, loss: Loss) -> np.ndarray:
+        """The exact (1/n) Σ_i ∇²_w L(f_W(x_i), y_i), shape (d, d): ``curvature.hessian``."""
+        return curvature.hessian(self, X, Y, loss)
+
+    def ntk(self, X1, X2=None, *, route: str = "structured") -> np.ndarray:
+        """The empirical NTK Σ_j D_{W_j} f_W(x_i) D_{W_j} f_W(x'_l)ᵀ, shape (n1, n2, h_m, h_m):
+        ``curvature.ntk``."""
+        return curvature.ntk(self, X1, X2, route=route)
+
+
+curvature.register(Network)(curvature.network_rule)
 io.register_layer(Network, build=lambda c, p, children: Network(children),
                   children=lambda net: net.layers, top_level=True)
 
