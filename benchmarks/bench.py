@@ -15,7 +15,13 @@ float64 data,
 * "lecture" mode once on the small case (no speed target; it must finish in under a minute);
 * how one "jacobian" gradient grows with the output size h_m = 1, 10, 100, 1000 for a Bias,
   an element-wise and a Linear output layer (it must grow linearly, not quadratically);
-* ``import jacobian_nn`` in a fresh interpreter, against ``import numpy``.
+* ``import jacobian_nn`` in a fresh interpreter, against ``import numpy``;
+* D^(0) = D_x f_W(x) bracketed from the output (``net.D_z(x)``) and from the input
+  (``order="forward"``) on a tall (h_m ≫ k) and a wide (k ≫ h_m) network, beside
+  ``jnn.costs``' multiply–add counts;
+* the empirical NTK by the structured route against the naive contraction of materialised
+  Jacobians on a fully connected net, and Levenberg–Marquardt against gradient descent:
+  iterations and seconds to reach a target loss.
 
 Ratios are medians of paired per-repeat ratios: within a repeat every contestant runs in turn,
 so all see the same machine state, and each case runs in a fresh process. The whole table is
@@ -371,6 +377,61 @@ def time_import(repeats: int) -> dict:
             "numpy_s": wall("import numpy") - empty, "target_s": IMPORT_TARGET_S}
 
 
+def time_extras(repeats: int) -> dict:
+    """The bracketing orders, the NTK routes and LM vs GD (see the module docstring)."""
+    def median_time(fn) -> float:
+        fn()
+        return statistics.median(_time_calls(fn, 1) for _ in range(repeats))
+
+    rng = np.random.default_rng(4)
+    orders = []
+    for name, sizes in (("tall", [4, 64, 64, 512]), ("wide", [512, 64, 64, 4])):
+        net = jnn.mlp(sizes, seed=4)
+        x = rng.normal(size=sizes[0])
+        counts = {r["order"]: r["multiply_adds"]
+                  for r in jnn.costs(net, target="input_jacobian").as_dicts()}
+        for order in ("output", "forward"):
+            orders.append({"network": name, "sizes": sizes, "order": order,
+                           "multiply_adds": counts[order],
+                           "median_s": median_time(lambda o=order, net=net, x=x:
+                                                   net.D_z(x, order=o))})
+    ntk_net = jnn.mlp([64, 128, 128, 10], seed=0)
+    Xn = rng.normal(size=(100, 64))
+    ntk = {route: median_time(lambda r=route: ntk_net.ntk(Xn, route=r))
+           for route in ("structured", "naive")}
+    ntk.update(d=ntk_net.n_params, n=100, ratio=ntk["naive"] / ntk["structured"])
+    X, Y = jnn.datasets.xor()
+    lm_gd = []
+    for name, trainer in (("Levenberg–Marquardt", jnn.LevenbergMarquardt(max_iters=200)),
+                          ("gradient descent", jnn.GradientDescent(lr=0.5, max_iters=5000))):
+        net = jnn.mlp([2, 3, 1], seed=3)
+        t0 = time.perf_counter()
+        hist = trainer.fit(net, X, Y, jnn.HalfSquaredError())
+        seconds = time.perf_counter() - t0
+        reached = next((t for t, v in zip(hist.iters, hist.losses, strict=True) if v < 1e-3),
+                       None)
+        lm_gd.append({"trainer": name, "iterations_to_1e-3": reached, "n_iters": hist.n_iters,
+                      "seconds": seconds, "final_loss": hist.losses[-1]})
+    return {"orders": orders, "ntk": ntk, "lm_vs_gd": lm_gd}
+
+
+def extras_text(ex: dict) -> str:
+    lines = ["D^(0) by bracketing (one example): multiply–adds (jnn.costs) and time", "",
+             "| network | widths | order | multiply–adds | median |", "|" + " --- |" * 5]
+    lines += [f"| {r['network']} | {'-'.join(map(str, r['sizes']))} | {r['order']} | "
+              f"{r['multiply_adds']:,} | {_fmt_t(r['median_s'])} |" for r in ex["orders"]]
+    n = ex["ntk"]
+    lines += ["", f"NTK of 64-128-128-10 (d = {n['d']}) on n = {n['n']}: structured "
+              f"{_fmt_t(n['structured'])}, naive {_fmt_t(n['naive'])}, naive/structured "
+              f"{n['ratio']:.1f}× (Novak et al. 2022 report about 70× for fully connected nets)",
+              "", "XOR, 2-3-1 tanh, ½‖ŷ − y‖², to a loss below 1e-3:", "",
+              "| trainer | iterations to 1e-3 | iterations run | seconds | final loss |",
+              "|" + " --- |" * 5]
+    lines += [f"| {r['trainer']} | {r['iterations_to_1e-3']} | {r['n_iters']} | "
+              f"{r['seconds']:.3f} | {r['final_loss']:.2e} |" for r in ex["lm_vs_gd"]]
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------------------------
 # Peak memory of one call, in a fresh process
 # ----------------------------------------------------------------------------------------------
@@ -505,6 +566,7 @@ def main(argv=None) -> None:
                     help=argparse.SUPPRESS)
     ap.add_argument("--peak", nargs=3, metavar=("CASE", "STYLE", "MODE"), help=argparse.SUPPRESS)
     ap.add_argument("--growth", type=int, metavar="REPEATS", help=argparse.SUPPRESS)
+    ap.add_argument("--extras", type=int, metavar="REPEATS", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.time:
         case, style, repeats, min_time = args.time
@@ -519,12 +581,16 @@ def main(argv=None) -> None:
     if args.growth:
         print(json.dumps(time_growth(args.growth)))
         return
+    if args.extras:
+        print(json.dumps(time_extras(args.extras)))
+        return
     if args.quick:
         args.repeats, args.min_time = 3, 0.03
     res = {"default_threads": run(args.repeats, args.min_time, args.cases, None),
            "one_thread": run(args.repeats, args.min_time, args.cases, 1, memory=False),
            "growth": _child(dict(os.environ), "--growth", str(max(3, args.repeats // 3))),
-           "import": time_import(max(5, args.repeats))}
+           "import": time_import(max(5, args.repeats)),
+           "extras": _child(dict(os.environ), "--extras", str(max(3, args.repeats // 3)))}
     print("BLAS threads: OpenBLAS's default\n")
     print(table(res["default_threads"]))
     print("\nBLAS threads: one (OPENBLAS_NUM_THREADS=1)\n")
@@ -534,6 +600,7 @@ def main(argv=None) -> None:
     print(f"\nimport jacobian_nn: {imp['jacobian_nn_s']:.3f} s (import numpy alone: "
           f"{imp['numpy_s']:.3f} s; target ≤ {imp['target_s']} s: "
           f"{'met' if imp['jacobian_nn_s'] <= imp['target_s'] else 'NOT met'})")
+    print("\n" + extras_text(res["extras"]))
     if not args.no_save:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(res, indent=2) + "\n")

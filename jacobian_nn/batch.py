@@ -235,7 +235,7 @@ def require_finite_chain(net, D: list, D_W: list, *, to_input: bool = False) -> 
                 f"(z^({j})) is not finite (layer {j + 1}, {net.layers[j].describe()}, multiplies "
                 "it in). Scale the weights down."
             )
-        if j and not np.isfinite(D_W[j]).all():
+        if j and D_W[j] is not None and not np.isfinite(D_W[j]).all():
             raise NonFiniteError(
                 f"the backward pass overflowed float64: D_{{W_{j}}} f_W(x) = D^({j}) "
                 f"D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1})) is not finite (layer {j}, "

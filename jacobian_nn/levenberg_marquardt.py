@@ -152,6 +152,7 @@ class LevenbergMarquardt:
                 )
             grad = _flat(grads)
             hist.losses.append(value)
+            hist.iters.append(0)
             hist.data_losses.append(value)
             hist.penalties.append(0.0)
             for t in range(self.max_iters):
@@ -179,6 +180,7 @@ class LevenbergMarquardt:
                     mu = min(10.0 * mu, MU_MAX)
                 self.dampings.append(mu)
                 hist.losses.append(new_value)
+                hist.iters.append(t + 1)
                 hist.data_losses.append(new_value)
                 hist.penalties.append(0.0)
                 state = (trial, t + 1)
@@ -194,6 +196,7 @@ class LevenbergMarquardt:
             net.params = w  # the last accepted W_t, whole, even if a trial was being assigned
             hist.n_iters, hist.stop_reason = n_iters, "interrupted"
             hist.losses = hist.losses[:n_iters + 1]
+            hist.iters = hist.iters[:n_iters + 1]
             hist.data_losses = hist.data_losses[:n_iters + 1]
             hist.penalties = hist.penalties[:n_iters + 1]
             self.dampings = self.dampings[:n_iters]

@@ -177,28 +177,33 @@ class Network(Composite):
             raise TypeError(f"{self.locate(j, named=True)}: {err}") from err
 
     # -- lecture 000's algorithm, one example, every matrix kept --
-    def chain(self, x) -> Chain:
+    def chain(self, x, params: bool = True) -> Chain:
         """The forward pass and lecture 000's backward pass for one example x ∈ R^k.
 
         Returns a ``Chain``: every z^(j), the local Jacobians, D^(j) (h_m, h_j) and
-        D_{W_j} f_W(x) (h_m, d_j).
+        D_{W_j} f_W(x) (h_m, d_j); with ``params=False`` only z^(j), D_z f and D^(j) (the
+        D_W lists hold None), which is all D_x f_W(x) = D^(0) needs.
         """
         self.require_finite_weights()
         x = self._check_input(x, self._where(), ndim=(1,))
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is found, not warned of
-            return self._chain(x)
+            return self._chain(x, params)
 
-    def _chain(self, x: np.ndarray) -> Chain:
+    def _chain(self, x: np.ndarray, params: bool) -> Chain:
         z = self.forward_pass(x)
         batch.require_finite(self, float(np.sum(z[-1])), x[None, :], None, one_example=True)
         local_D_z = [None] + [layer._D_z(z[j - 1]) for j, layer in enumerate(self.layers, 1)]
-        local_D_W = [None] + [layer._D_W(z[j - 1]) for j, layer in enumerate(self.layers, 1)]
         m = self.m
+        local_D_W = [None] * (m + 1)
+        if params:
+            local_D_W[1:] = [layer._D_W(z[j - 1]) for j, layer in enumerate(self.layers, 1)]
         D = [None] * (m + 1)
         D[m] = np.eye(z[m].shape[0])  # D^(m) = I (the lecture's "1")
         for j in range(m - 1, -1, -1):
             D[j] = D[j + 1] @ local_D_z[j + 1]  # D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j))
-        D_W = [None] + [D[j] @ local_D_W[j] for j in range(1, m + 1)]  # D^(j) D_{W_j} f_{W_j}
+        D_W = [None] * (m + 1)
+        if params:
+            D_W[1:] = [D[j] @ local_D_W[j] for j in range(1, m + 1)]  # D^(j) D_{W_j} f_{W_j}
         batch.require_finite_chain(self, D, D_W)
         return Chain(z, local_D_z, local_D_W, D, D_W)
 
@@ -264,7 +269,7 @@ class Network(Composite):
         return np.array(F, dtype=np.float64)
 
     def _D_z(self, x):
-        c = self.chain(x)
+        c = self.chain(x, params=False)
         batch.require_finite_chain(self, c.D, c.D_W, to_input=True)
         return c.D[0]
 
