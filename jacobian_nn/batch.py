@@ -116,7 +116,7 @@ def jacobians(net, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         D_x = np.array(_kernels.dense(D_x))
     if not _all_finite(D_x):  # an overflow anywhere in the chain reaches D^(0) as inf or NaN
         raise_backward_overflow(net, X)
-    return [np.array(b) for b in blocks], D_x
+    return blocks, D_x
 
 
 class Batch:
@@ -164,13 +164,10 @@ class Batch:
     def gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
         """The mean loss (1/n) Σ_i L_i and, for each layer j, (1/n) Σ_i ∇_{W_j} L_i.
 
-        Overflow is not warned about but found: a non-finite z^(j), D^(j) or gradient raises
-        ``NonFiniteError`` saying where, the same in every mode.
+        A non-finite z^(j) or loss raises ``NonFiniteError`` saying where; ``checked_gradients``
+        also checks the gradients. Callers silence numpy's overflow warnings (the trainers
+        around the whole fit, once).
         """
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self._gradients(mode)
-
-    def _gradients(self, mode: str) -> tuple[float, list[np.ndarray]]:
         net, n = self.network, self.n
         if mode == "lecture":  # lecture 000 per example, summed as it goes: memory stays O(1) in n
             Y = self._targets(net.forward_pass(self.X)[-1])  # a wrong Y is named whole
@@ -191,8 +188,15 @@ class Batch:
             grads = backward(net.layers, zs, G)[0]
         else:  # start from D^(m) = I, apply ∇_ŷLᵀ last
             grads = backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0]
+        return value, grads
+
+    def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
+        """``gradients``, and a ``NonFiniteError`` saying where if a gradient is not finite
+        (``Network.gradients``; the trainers check the new weights instead)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is found, not warned of
+            value, grads = self.gradients(mode)
         if not all(np.isfinite(g).all() for g in grads):
-            raise_backward_overflow(net, self.X)
+            raise_backward_overflow(self.network, self.X)
         return value, grads
 
     def per_example_gradients(self) -> list[np.ndarray]:

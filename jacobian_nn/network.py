@@ -324,7 +324,7 @@ class Network(Composite):
             ``grads[j-1]`` = (1/n) Σ_i ∇_{W_j} L(f_W(x_i), y_i), shaped like layer j's params.
         """
         batch.require_mode(mode)
-        return self.check_batch(X, Y, loss).gradients(mode)
+        return self.check_batch(X, Y, loss).checked_gradients(mode)
 
     def per_example_gradients(self, X, Y, loss: Loss) -> list[np.ndarray]:
         """∇_{W_j} L(f_W(x_i), y_i) for every example i and layer j, before averaging.

@@ -14,7 +14,6 @@ averages over B examples of a seeded shuffle instead of all n.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import warnings
@@ -209,8 +208,9 @@ class GradientDescent:
         """Apply one update on all of (X, Y), with the penalty if one is set; return the
         objective (mean loss + penalty) at W_t."""
         _require_network(net)
-        data_value, penalty, new = self.update(net, net.check_batch(X, Y, loss),
-                                               self._penalized(net))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is found, not warned of
+            data_value, penalty, new = self.update(net, net.check_batch(X, Y, loss),
+                                                   self._penalized(net))
         if not _finite(new):
             raise ValueError(
                 "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network "
@@ -235,14 +235,15 @@ class GradientDescent:
         # Overflow on the way to divergence is expected and detected below; numpy's own
         # warnings would only bury ours (or raise first under warnings-as-errors).
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _Run(self, net, full).run()
+            with _Interrupts() as interrupts:
+                return _Run(self, net, full, interrupts).run()
 
 
 class _Run:
     """One ``fit``: the loop over ``GradientDescent.update`` and what it records."""
 
-    def __init__(self, gd: GradientDescent, net: Network, full: Batch):
-        self.gd, self.net, self.full = gd, net, full
+    def __init__(self, gd: GradientDescent, net: Network, full: Batch, interrupts: _Interrupts):
+        self.gd, self.net, self.full, self.interrupts = gd, net, full, interrupts
         self.penalized = gd._penalized(net)
         self.hist = History()
         # W_t as arrays of our own: params are replaced, never written into, and a composite
@@ -306,10 +307,11 @@ class _Run:
                 if not _finite(new):
                     self.diverged(t + 1, "a weight became non-finite")
                     return hist
-                with _held_interrupts():  # W_{t+1} goes in whole, or not at all
-                    _install(net, new)
-                    self.current = new
-                    hist.n_iters = t + 1
+                self.interrupts.held = True  # W_{t+1} goes in whole, or not at all
+                _install(net, new)
+                self.current = new
+                hist.n_iters = t + 1
+                self.interrupts.release()
             try:  # the loss of the returned weights, by a forward pass alone
                 final = self.full.mean_loss()
             except (DomainError, NonFiniteError) as err:
@@ -318,13 +320,13 @@ class _Run:
             if self.record(final, gd._penalty(net, self.penalized), hist.n_iters):
                 hist.stop_reason = "max_iters"
         except KeyboardInterrupt:
-            with _held_interrupts(drop=True):  # a second Ctrl-C must not cut the clean-up short
-                _install(net, self.current)  # an interrupted assignment never leaves a mixed W
-                hist.stop_reason = "interrupted"
-                keep = min(len(hist.losses), len(hist.iters), len(hist.data_losses),
-                           len(hist.penalties))
-                for name in ("losses", "iters", "data_losses", "penalties"):
-                    setattr(hist, name, getattr(hist, name)[:keep])
+            self.interrupts.stopping = True  # a second Ctrl-C must not cut the clean-up short
+            _install(net, self.current)  # an interrupted assignment never leaves a mixed W
+            hist.stop_reason = "interrupted"
+            keep = min(len(hist.losses), len(hist.iters), len(hist.data_losses),
+                       len(hist.penalties))
+            for name in ("losses", "iters", "data_losses", "penalties"):
+                setattr(hist, name, getattr(hist, name)[:keep])
         return hist
 
     def diverged(self, t: int, what: str) -> None:
@@ -349,22 +351,41 @@ class _Run:
         )
 
 
-@contextlib.contextmanager
-def _held_interrupts(drop: bool = False):
-    """Hold Ctrl-C (SIGINT) while the block runs: afterwards it is raised as KeyboardInterrupt,
-    or, with ``drop``, forgotten (training is already stopping). Off the main thread, where
-    Python delivers no signals, nothing is held."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and not drop:
+class _Interrupts:
+    """Ctrl-C during ``fit``: raised at once as KeyboardInterrupt, except while ``held`` (new
+    weights going in, the clean-up after a first Ctrl-C), when it waits until the hold ends —
+    or, once training is stopping, is dropped. One handler for the whole fit: installing one per
+    update would cost more than a tiny network's update. Off the main thread, where Python
+    delivers no signals, nothing is installed."""
+
+    def __init__(self):
+        self.held = self.pending = self.stopping = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.stopping:
+            return
+        if self.held:
+            self.pending = True
+            return
         raise KeyboardInterrupt
+
+    def release(self):
+        """End a hold; a Ctrl-C that came during it is raised now."""
+        self.held = False
+        if self.pending and not self.stopping:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def _why(err: ValueError) -> str:
