@@ -1,4 +1,4 @@
-"""Small networks and an error matcher that several test files share."""
+"""Small networks, an error matcher and a loss that plays Ctrl-C, shared by several test files."""
 
 import re
 
@@ -19,3 +19,17 @@ def small_net() -> jnn.Network:
 def raises(exc, *fragments):
     """pytest.raises whose message must contain every fragment, literally."""
     return pytest.raises(exc, match="(?s)" + ".*".join(re.escape(f) for f in fragments))
+
+
+class InterruptingLoss(jnn.HalfSquaredError):
+    """Raises KeyboardInterrupt (what Ctrl-C does) on its call number ``at`` (0-based) of its
+    batch gradients."""
+
+    def __init__(self, at):
+        self.at, self.calls = at, 0
+
+    def grads(self, Yhat, Y):
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return super().grads(Yhat, Y)

@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from support import small_net
+from support import InterruptingLoss, small_net
 
 import jacobian_nn as jnn
 from jacobian_nn import trainer as trainer_module
@@ -92,19 +92,6 @@ def test_a_weight_overflowing_stops_before_it_is_assigned():
     assert hist.stop_reason == "diverged" and hist.n_iters == 0
     assert hist.losses == [(29.5**2 + 11.0**2) / 2]
     np.testing.assert_array_equal(f.params, [0.5])
-
-
-class InterruptingLoss(jnn.HalfSquaredError):
-    """Raises KeyboardInterrupt (what Ctrl-C does) on its call number ``at`` (0-based)."""
-
-    def __init__(self, at):
-        self.at, self.calls = at, 0
-
-    def grads(self, Yhat, Y):
-        if self.calls == self.at:
-            raise KeyboardInterrupt
-        self.calls += 1
-        return super().grads(Yhat, Y)
 
 
 @pytest.mark.parametrize("mode", ["jacobian", "lecture"])

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from support import InterruptingLoss
 
 import jacobian_nn as jnn
 from jacobian_nn import levenberg_marquardt as lm_module
@@ -229,19 +230,6 @@ def test_trial_steps_that_leave_the_loss_domain_are_rejected_not_fatal():
     hist = jnn.LevenbergMarquardt(max_iters=50).fit(net, X, np.ones(3), jnn.CrossEntropy())
     assert hist.stop_reason in ("converged", "max_iters") and hist.n_iters > 0
     assert np.all((net(X) >= 0) & (net(X) <= 1)) and np.all(np.diff(hist.losses) < 0)
-
-
-class InterruptingLoss(jnn.HalfSquaredError):
-    """Raises KeyboardInterrupt (what Ctrl-C does) on its gradient call number ``at``."""
-
-    def __init__(self, at):
-        self.at, self.calls = at, 0
-
-    def grads(self, Yhat, Y):
-        if self.calls == self.at:
-            raise KeyboardInterrupt
-        self.calls += 1
-        return super().grads(Yhat, Y)
 
 
 @pytest.mark.parametrize("at", [0, 1, 2, 3, 6, 9])
