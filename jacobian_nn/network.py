@@ -407,6 +407,13 @@ def mlp(sizes: Sequence[int], activation: type[Layer] | None = None, *, seed: in
     ])
     """
     activation = Tanh if activation is None else activation
+    if not (isinstance(activation, type) and issubclass(activation, Layer)):
+        hint = (f" Pass the class, {type(activation).__name__}, not an instance."
+                if isinstance(activation, Layer) else " For example jnn.Sigmoid.")
+        raise TypeError(f"mlp: activation must be a layer class such as jnn.Tanh, got "
+                        f"{activation!r}.{hint}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"mlp: seed must be a whole number ≥ 0, got {seed!r}.")
     if len(sizes) < 2 or not all(
         isinstance(s, numbers.Real) and not isinstance(s, bool) and s >= 1 and float(s).is_integer()
         for s in sizes

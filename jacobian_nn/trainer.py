@@ -152,6 +152,9 @@ class GradientDescent:
                            else positive_int(batch_size, "GradientDescent: batch_size (B)"))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
             raise TypeError(f"GradientDescent: seed must be None or a whole number, got {seed!r}.")
+        if seed is not None and seed < 0:
+            raise ValueError(f"GradientDescent: seed must be ≥ 0 (numpy's generators take no "
+                             f"negative seed), got {seed!r}.")
         self.seed = seed
         if record not in ("epoch", "update"):
             raise ValueError(f"GradientDescent: record must be 'epoch' or 'update', "

@@ -337,3 +337,15 @@ def test_network_D_W_as_tensor_gives_each_layers_tensor():
         np.testing.assert_array_equal(t.reshape(1, -1), tr.D_W(j))
     # ∂ŷ/∂(W_3)_{0b} = tanh(z^(1))_b: the tensor's entry [0, 0, b], by hand
     np.testing.assert_allclose(tensors[2][0, 0], np.tanh(net.layers[0].W @ x), rtol=1e-15)
+
+
+def test_mlp_and_the_trainer_name_a_bad_activation_or_seed():
+    with raises(TypeError, "activation must be a layer class", "not an instance"):
+        jnn.mlp([2, 2, 1], jnn.Sigmoid())
+    with raises(TypeError, "activation must be a layer class", "'tanh'"):
+        jnn.mlp([2, 2, 1], "tanh")
+    for seed in (-1, 1.5, "0"):
+        with raises(ValueError, "mlp: seed must be a whole number ≥ 0"):
+            jnn.mlp([2, 2, 1], seed=seed)
+    with raises(ValueError, "seed must be ≥ 0"):
+        jnn.GradientDescent(0.1, batch_size=2, seed=-1)
