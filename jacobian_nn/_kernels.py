@@ -142,6 +142,14 @@ def _multiply_in_place(out: np.ndarray, D: np.ndarray) -> None:
     out[n:] *= D[n:]
 
 
+def special():
+    """scipy.special, imported on first use: importing it takes about a quarter of a second,
+    which ``import jacobian_nn`` should not pay (docs/performance.md, "The kernels")."""
+    from scipy import special as scipy_special
+
+    return scipy_special
+
+
 def expand_rows(v: np.ndarray, D: np.ndarray) -> np.ndarray:
     """View the per-example vectors v (n, h) so they broadcast against D (n, ..., h)."""
     if D.ndim == 2:

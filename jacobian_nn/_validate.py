@@ -62,7 +62,7 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise ValueError(f"{name} must have at least one entry on every axis, got shape "
                          f"{arr.shape}.")
     arr = arr.astype(np.float64, copy=False)
-    if finite and not _all_finite(arr):
+    if finite and not all_finite(arr):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(
             f"{name} contains a non-finite value ({arr[bad]} at index {bad}); "
@@ -71,7 +71,7 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
     return arr
 
 
-def _all_finite(arr: np.ndarray) -> bool:
+def all_finite(arr: np.ndarray) -> bool:
     """True when no entry is NaN or ±inf.
 
     For a large array one pass proves it without a boolean temporary the size of the input:

@@ -15,13 +15,6 @@ from ._validate import real_number
 from .layers import Layer
 
 
-def _special():
-    """scipy.special, imported where it is used: it takes a quarter of a second to import."""
-    from scipy import special
-
-    return special
-
-
 class Elementwise(Layer):
     """f(z)_i = φ(z_i). D_z f(z) = diag(φ'(z)) ∈ R^{k×k}; D_W f(z) ∈ R^{k×0}."""
 
@@ -94,7 +87,7 @@ class Sigmoid(Elementwise):
     formula_latex = r"\sigma(z)"
 
     def phi(self, z):
-        return _special().expit(z)
+        return _kernels.special().expit(z)
 
     def dphi(self, z, fz):
         return fz * (1.0 - fz)
@@ -148,7 +141,7 @@ class Swish(Elementwise):
 
     def _sigma(self, z):
         with np.errstate(over="ignore"):  # βz = ±inf is fine: σ(±inf) = 1, 0
-            return _special().expit(self.beta * z)
+            return _kernels.special().expit(self.beta * z)
 
     def phi(self, z):
         return z * self._sigma(z)
@@ -174,10 +167,11 @@ class Softmax(Layer):
     formula_latex = r"\operatorname{softmax}(z)"
 
     def _f(self, P, Z):
-        return _special().softmax(Z, axis=-1)  # shifts by the max: no overflow at |z| = 1000
+        # softmax shifts by the max: no overflow at |z| = 1000
+        return _kernels.special().softmax(Z, axis=-1)
 
     def _D_z(self, z):
-        s = _special().softmax(z)
+        s = _kernels.special().softmax(z)
         return np.diag(s) - np.outer(s, s)
 
     def _D_W(self, z):

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from . import _kernels
+from ._validate import all_finite
 from .losses import Loss
 
 MODES = ("lecture", "jacobian", "reverse")
@@ -114,7 +115,7 @@ def jacobians(net, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         blocks, D_x = backward(net.layers, zs, _kernels.identity_stack(n, h_m),
                                params="per_example", to_input=True)
         D_x = np.array(_kernels.dense(D_x))
-    if not _all_finite(D_x):  # an overflow anywhere in the chain reaches D^(0) as inf or NaN
+    if not all_finite(D_x):  # an overflow anywhere in the chain reaches D^(0) as inf or NaN
         raise_backward_overflow(net, X)
     return blocks, D_x
 
@@ -206,7 +207,7 @@ class Batch:
             values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
             require_finite(self.network, float(values.sum()), self.X, self.loss)
             blocks, _ = backward(self.network.layers, zs, G, params="per_example")
-        if not all(_all_finite(b) for b in blocks):
+        if not all(all_finite(b) for b in blocks):
             raise_backward_overflow(self.network, self.X)
         return [b.reshape(self.n, *np.shape(layer.params))
                 for b, layer in zip(blocks, self.network.layers, strict=True)]
@@ -258,11 +259,6 @@ def raise_backward_overflow(net, X: np.ndarray) -> None:
         "the backward pass overflowed float64: every D^(j) is finite, but a product with "
         "∇_ŷL is not (ŷ − y too large?). Scale the inputs, the weights or the targets down."
     )
-
-
-def _all_finite(A: np.ndarray) -> bool:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(A.sum())) or bool(np.isfinite(A).all())
 
 
 def require_finite(net, value: float, X: np.ndarray, loss: Loss, *,

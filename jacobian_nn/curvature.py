@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _kernels
 from ._validate import as_real_array, fmt_shape
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .composition import Composite, Concat, Residual
@@ -44,11 +45,6 @@ from .losses import Loss
 
 ROUTES = ("structured", "naive")
 
-
-def _expit(z):
-    from scipy.special import expit  # where it is used: scipy.special is slow to import
-
-    return expit(z)
 _CHUNK_NUMBERS = 2**22  # per-example Jacobians are built in chunks of about 32 MiB
 
 
@@ -145,7 +141,7 @@ def _swish(layer, z, g):
     """φ''(z) = β σ(1 − σ) (2 + βz (1 − 2σ)) with σ = σ(βz); written so βz = ±inf gives 0."""
     b = layer.beta
     with np.errstate(over="ignore"):
-        s = _expit(b * z)
+        s = _kernels.special().expit(b * z)
     q = s * (1.0 - s)
     return _diagonal(g * (b * (2.0 * q + b * (z * q) * (1.0 - 2.0 * s))))
 

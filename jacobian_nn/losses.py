@@ -15,13 +15,6 @@ from . import _kernels
 from ._validate import as_real_array
 
 
-def _special():
-    """scipy.special, imported where it is used: it takes a quarter of a second to import."""
-    from scipy import special
-
-    return special
-
-
 class DomainError(ValueError):
     """ŷ lies outside the loss's domain (a CrossEntropy output outside [0, 1], or a probability
     saturated to exactly 0 or 1 where the target needs the other side): during training this is
@@ -193,7 +186,7 @@ class CrossEntropy(Loss):
                              "Softmax")
 
     def values(self, Yhat, Y):
-        return -_special().xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
+        return -_kernels.special().xlogy(Y, Yhat).sum(axis=1)  # xlogy: 0 · log 0 = 0
 
     def grads(self, Yhat, Y):
         with np.errstate(divide="ignore"):
@@ -246,7 +239,7 @@ class SoftmaxCrossEntropy(Loss):
 
     def hessians(self, Yhat, Y):
         # ∇_ŷL = t s − y with t = Σ_k y_k and s = softmax(ŷ), so ∇²_ŷL = t (diag(s) − s sᵀ).
-        s = _special().softmax(Yhat, axis=1)
+        s = _kernels.special().softmax(Yhat, axis=1)
         H = _diagonals(s)
         H -= s[:, :, None] * s[:, None, :]
         H *= Y.sum(axis=1)[:, None, None]
@@ -274,7 +267,8 @@ class BinaryCrossEntropy(Loss):
                              "0 or 1", "SigmoidBinaryCrossEntropy()", "Sigmoid")
 
     def values(self, Yhat, Y):
-        return (-_special().xlogy(Y, Yhat) - _special().xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
+        special = _kernels.special()
+        return (-special.xlogy(Y, Yhat) - special.xlog1py(1.0 - Y, -Yhat)).sum(axis=1)
 
     def grads(self, Yhat, Y):
         with np.errstate(divide="ignore"):
@@ -322,8 +316,8 @@ class SigmoidBinaryCrossEntropy(Loss):
         return (np.maximum(Yhat, 0.0) - Y * Yhat + np.log1p(np.exp(-np.abs(Yhat)))).sum(axis=1)
 
     def grads(self, Yhat, Y):
-        return _special().expit(Yhat) - Y
+        return _kernels.special().expit(Yhat) - Y
 
     def hessians(self, Yhat, Y):
-        s = _special().expit(Yhat)
+        s = _kernels.special().expit(Yhat)
         return _diagonals(s * (1.0 - s))  # ∇²_ŷL = diag(σ(ŷ)(1 − σ(ŷ)))
