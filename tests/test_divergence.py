@@ -1,6 +1,8 @@
 """Divergence and Ctrl-C during training: never NaN weights, always one whole W_t."""
 
 
+import signal
+
 import numpy as np
 import pytest
 from support import InterruptingLoss, small_net
@@ -107,67 +109,55 @@ def test_ctrl_c_keeps_the_last_completed_update_and_the_history(mode):
     np.testing.assert_array_equal(f.params, reference.params)
 
 
-def test_ctrl_c_in_the_middle_of_an_update_leaves_no_mixed_weights(monkeypatch):
+def fit_with_install(monkeypatch, during_install):
+    """Fit small_net for up to 50 updates with ``during_install(calls, net, params)`` run at
+    each call of the trainer's weight install (before it); return the history, the network
+    and a reference network trained for 3 updates without interruption."""
     X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
     f, reference = small_net(), small_net()
-    real_assign, calls = trainer_module._install, []
+    real_install, calls = trainer_module._install, []
 
-    def assign_first_layer_then_interrupt(net_, params):
+    def install(net_, params):
         calls.append(1)
-        if len(calls) == 4:  # during update 4: layer 1 gets W_4, then Ctrl-C
-            net_.layers[0].params = params[0]
-            raise KeyboardInterrupt
-        real_assign(net_, params)
+        during_install(len(calls), net_, params)
+        real_install(net_, params)
 
-    monkeypatch.setattr(trainer_module, "_install", assign_first_layer_then_interrupt)
+    monkeypatch.setattr(trainer_module, "_install", install)
     hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
     monkeypatch.undo()
     jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
+    return hist, f, reference
+
+
+def test_ctrl_c_in_the_middle_of_an_update_leaves_no_mixed_weights(monkeypatch):
+    def first_layer_then_interrupt(call, net_, params):
+        if call == 4:  # during update 4: layer 1 gets W_4, then Ctrl-C
+            net_.layers[0].params = params[0]
+            raise KeyboardInterrupt
+
+    hist, f, reference = fit_with_install(monkeypatch, first_layer_then_interrupt)
     assert hist.stop_reason == "interrupted" and hist.n_iters == 3 and len(hist.losses) == 4
     np.testing.assert_array_equal(f.params, reference.params)  # all layers at W_3
 
 
 def test_a_second_ctrl_c_during_the_clean_up_does_not_escape_fit(monkeypatch):
-    # The first Ctrl-C arrives in update 4; a second one arrives while fit restores W_t.
-    import signal
-
-    X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
-    f, reference = small_net(), small_net()
-    real_install, calls = trainer_module._install, []
-
-    def install_then_interrupt(net_, params):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt  # the first Ctrl-C, as the update starts
-        if len(calls) == 5:  # the clean-up's install: Ctrl-C again, for real
+    def interrupt_twice(call, net_, params):
+        if call == 4:
+            raise KeyboardInterrupt  # the first Ctrl-C, as update 4's weights go in
+        if call == 5:  # the clean-up's install: Ctrl-C again, for real
             signal.raise_signal(signal.SIGINT)
-        real_install(net_, params)
 
-    monkeypatch.setattr(trainer_module, "_install", install_then_interrupt)
-    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
-    monkeypatch.undo()
-    jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
+    hist, f, reference = fit_with_install(monkeypatch, interrupt_twice)
     assert hist.stop_reason == "interrupted" and hist.n_iters == 3
     np.testing.assert_array_equal(f.params, reference.params)
 
 
 def test_ctrl_c_while_new_weights_are_installed_is_held_until_they_are_whole(monkeypatch):
-    import signal
-
-    X, Y = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 1))
-    f, reference = small_net(), small_net()
-    real_install, calls = trainer_module._install, []
-
-    def interrupt_midway(net_, params):
-        calls.append(1)
-        if len(calls) == 3:  # Ctrl-C after layer 1 got W_3, before layer 3 does
+    def interrupt_midway(call, net_, params):
+        if call == 3:  # Ctrl-C after layer 1 got W_3, before layer 3 does
             net_.layers[0].replace_params(params[0])
             signal.raise_signal(signal.SIGINT)
-        real_install(net_, params)
 
-    monkeypatch.setattr(trainer_module, "_install", interrupt_midway)
-    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
-    monkeypatch.undo()
-    jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
+    hist, f, reference = fit_with_install(monkeypatch, interrupt_midway)
     assert hist.stop_reason == "interrupted" and hist.n_iters == 3
     np.testing.assert_array_equal(f.params, reference.params)  # every layer at W_3
