@@ -109,7 +109,7 @@ def test_ctrl_c_keeps_the_last_completed_update_and_the_history(mode):
     np.testing.assert_array_equal(f.params, reference.params)
 
 
-def fit_with_install(monkeypatch, during_install):
+def fit_with_install(monkeypatch, during_install, loss=None):
     """Fit small_net for up to 50 updates with ``during_install(calls, net, params)`` run at
     each call of the trainer's weight install (before it); return the history, the network
     and a reference network trained for 3 updates without interruption."""
@@ -123,7 +123,7 @@ def fit_with_install(monkeypatch, during_install):
         real_install(net_, params)
 
     monkeypatch.setattr(trainer_module, "_install", install)
-    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, jnn.HalfSquaredError())
+    hist = jnn.GradientDescent(0.1, max_iters=50).fit(f, X, Y, loss or jnn.HalfSquaredError())
     monkeypatch.undo()
     jnn.GradientDescent(0.1, max_iters=3).fit(reference, X, Y, jnn.HalfSquaredError())
     return hist, f, reference
@@ -148,6 +148,17 @@ def test_a_second_ctrl_c_during_the_clean_up_does_not_escape_fit(monkeypatch):
             signal.raise_signal(signal.SIGINT)
 
     hist, f, reference = fit_with_install(monkeypatch, interrupt_twice)
+    assert hist.stop_reason == "interrupted" and hist.n_iters == 3
+    np.testing.assert_array_equal(f.params, reference.params)
+
+
+def test_a_second_ctrl_c_after_one_during_the_gradient_does_not_escape_fit(monkeypatch):
+    def interrupt_the_clean_up(call, net_, params):
+        if call == 4:  # the clean-up's install, after Ctrl-C while computing ∇ at W_3
+            signal.raise_signal(signal.SIGINT)
+
+    hist, f, reference = fit_with_install(monkeypatch, interrupt_the_clean_up,
+                                          InterruptingLoss(3))
     assert hist.stop_reason == "interrupted" and hist.n_iters == 3
     np.testing.assert_array_equal(f.params, reference.params)
 
