@@ -246,26 +246,26 @@ class Network(Composite):
         matrix, at another cost (``jnn.costs``).
         """
         if order == "forward":
+            self.require_finite_weights()
             z = self._check_input(z, self._where(), ndim=(1,))
-            self.forward(z)  # checks x against every layer, with the network's own messages
-            return self._D_z_forward(z)
+            return self._D_z_forward(self.forward_pass(z))  # sizes checked layer by layer
         if order != "output":
             raise ValueError(f"order must be 'output' or 'forward', got {order!r}.")
         return super().D_z(z)
 
-    def _D_z_forward(self, z: np.ndarray) -> np.ndarray:
-        """F^(1) = D_z f_{W_1}(z^(0)), F^(j) = D_z f_{W_j}(z^(j-1)) F^(j-1), D^(0) = F^(m); an
-        element-wise layer's diag(φ'(z)) scales F's rows instead of being built."""
+    def _D_z_forward(self, zs: list[np.ndarray]) -> np.ndarray:
+        """F^(1) = D_z f_{W_1}(z^(0)), F^(j) = D_z f_{W_j}(z^(j-1)) F^(j-1), D^(0) = F^(m), from
+        the forward pass zs; an element-wise layer's diag(φ'(z)) scales F's rows instead of
+        being built."""
         F = None  # F^(1) = D_z f_{W_1}(z^(0)) itself: no product with an identity
-        for layer in self.layers:
-            out = layer.forward(z)
+        for j, layer in enumerate(self.layers, 1):
             if isinstance(layer, Elementwise):
-                v = layer.dphi(z, out)
+                v = layer.dphi(zs[j - 1], zs[j])
                 F = np.diag(v) if F is None else v[:, None] * F  # diag(φ'(z)) F
             else:
-                J = layer._D_z_forward(z) if isinstance(layer, Network) else layer.D_z(z)
+                J = (layer._D_z_forward(layer.forward_pass(zs[j - 1]))
+                     if isinstance(layer, Network) else layer._D_z(zs[j - 1]))
                 F = J if F is None else J @ F
-            z = out
         return np.array(F, dtype=np.float64)
 
     def _D_z(self, x):
