@@ -29,7 +29,6 @@ import math
 import numpy as np
 
 from . import _kernels
-from ._validate import all_finite
 from .losses import Loss
 
 MODES = ("lecture", "jacobian", "reverse")
@@ -115,7 +114,7 @@ def jacobians(net, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         blocks, D_x = backward(net.layers, zs, _kernels.identity_stack(n, h_m),
                                params="per_example", to_input=True)
         D_x = np.array(_kernels.dense(D_x))
-    if not all_finite(D_x):  # an overflow anywhere in the chain reaches D^(0) as inf or NaN
+    if not _kernels.all_finite(D_x):  # an overflow in the chain reaches D^(0) as inf or NaN
         raise_backward_overflow(net, X)
     return blocks, D_x
 
@@ -158,7 +157,7 @@ class Batch:
     def mean_loss(self) -> float:
         """(1/n) Σ_i L(f_W(x_i), y_i), by a forward pass alone."""
         Yhat = self.network.forward_pass(self.X)[-1]
-        value = float(self.loss.values(Yhat, self._targets(Yhat)).mean())
+        value = float(self.loss.values(Yhat, self._targets(Yhat)).sum()) / self.n
         require_finite(self.network, value, self.X, self.loss)
         return value
 
@@ -207,7 +206,7 @@ class Batch:
             values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
             require_finite(self.network, float(values.sum()), self.X, self.loss)
             blocks, _ = backward(self.network.layers, zs, G, params="per_example")
-        if not all(all_finite(b) for b in blocks):
+        if not _kernels.all_finite(*blocks):
             raise_backward_overflow(self.network, self.X)
         return [b.reshape(self.n, *np.shape(layer.params))
                 for b, layer in zip(blocks, self.network.layers, strict=True)]

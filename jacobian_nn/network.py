@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import batch, curvature, io
+from . import _kernels, batch, curvature, io
 from ._validate import as_real_array, fmt_shape
 from .activations import Elementwise, Tanh
 from .composition import Composite, reject_shared_params
@@ -61,6 +61,9 @@ class Network(Composite):
         self.layers: tuple[Layer, ...] = tuple(layers)
         reject_shared_params(self._children())
         self._sizes = self._infer_sizes()
+        # k_j of each layer (None where any size goes), read at every forward pass: a layer's
+        # params never change shape, so neither does its input size.
+        self._in_sizes = tuple(layer.in_size for layer in self.layers)
 
     @property
     def m(self) -> int:
@@ -131,6 +134,8 @@ class Network(Composite):
     def require_finite_weights(self) -> None:
         """Raise if a weight is NaN or ±inf: ``layer.params`` is writable, so a NaN written into
         it would otherwise come out as NaN outputs or be blamed on overflow."""
+        if _kernels.all_finite(*(layer.params for layer in self.layers)):
+            return
         for j, layer in enumerate(self.layers, 1):
             P = layer.params
             if P.size and not np.isfinite(P).all():
@@ -162,8 +167,8 @@ class Network(Composite):
     def _apply(self, j: int, P: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """z^(j) = f_{W_j}(z^(j-1)) with params P, after checking the size of z^(j-1) (a nested
         Network's first layers may not fix it); errors raised inside say where layer j sits."""
-        layer = self.layers[j - 1]
-        if layer.in_size is not None and Z.shape[-1] != layer.in_size:
+        layer, k = self.layers[j - 1], self._in_sizes[j - 1]
+        if k is not None and Z.shape[-1] != k:
             raise ValueError(
                 f"layer {j} ({layer.describe()}) expects z^({j - 1}) ∈ "
                 f"{fmt_shape(layer.in_size)}, got shape {Z.shape}. Check the input size and the "

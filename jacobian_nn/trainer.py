@@ -14,6 +14,7 @@ averages over B examples of a seeded shuffle instead of all n.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import warnings
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._kernels import all_finite
 from ._validate import nonnegative_float, positive_float, positive_int
 from .batch import MODES, Batch, NonFiniteError
 from .losses import DomainError, Loss
@@ -214,7 +216,7 @@ class GradientDescent:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is found, not warned of
             data_value, penalty, new = self.update(net, net.check_batch(X, Y, loss),
                                                    self._penalized(net))
-        if not _finite(new):
+        if not all_finite(*new):
             raise ValueError(
                 "GradientDescent: an update made a weight non-finite (NaN or ±inf); the network "
                 "was left unchanged. Try a smaller learning rate."
@@ -270,7 +272,7 @@ class _Run:
     def record(self, data_value: float, penalty: float, t: int) -> bool:
         """Record the objective at W_t; False (and stop) if it is not finite or has converged."""
         hist, value = self.hist, data_value + penalty
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             self.diverged(t, f"the loss became {value}")
             return False
         if hist.losses and hist.losses[0] > 0 and value > GROWTH * hist.losses[0]:
@@ -304,10 +306,10 @@ class _Run:
                     return hist
                 if recording and not self.record(value, penalty, t):
                     return hist
-                if not np.isfinite(value):  # a minibatch's own loss
+                if not math.isfinite(value):  # a minibatch's own loss
                     self.diverged(t, f"the minibatch loss became {value}")
                     return hist
-                if not _finite(new):
+                if not all_finite(*new):
                     self.diverged(t + 1, "a weight became non-finite")
                     return hist
                 self.interrupts.held = True  # W_{t+1} goes in whole, or not at all
@@ -401,11 +403,6 @@ def _require_network(net) -> None:
     if not isinstance(net, Network):
         raise TypeError(f"GradientDescent trains a jacobian_nn.Network, got "
                         f"{type(net).__name__}; wrap a layer as Network([layer]).")
-
-
-def _finite(params: list[np.ndarray]) -> bool:
-    """No NaN or ±inf in any layer's new weights: checked before any layer is assigned."""
-    return all(np.isfinite(p).all() for p in params if p.size)
 
 
 def _install(net: Network, params: list[np.ndarray]) -> None:
