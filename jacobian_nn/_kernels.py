@@ -171,7 +171,10 @@ def all_finite(*arrays: np.ndarray) -> bool:
     """
     total = 0.0
     for arr in arrays:
-        if arr.size <= 2**16:  # small: any layout, flattened (a copy at most 512 KiB)
+        size = arr.size
+        if size == 0:  # a parameter-free layer's params
+            continue
+        if size <= 2**16:  # small: any layout, flattened (a copy at most 512 KiB)
             total += float(np.vdot(arr, arr))
         elif arr.flags.forc:
             flat = arr.ravel(order="K")

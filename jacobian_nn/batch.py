@@ -78,9 +78,11 @@ def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
             elif D is not seen:
                 rows, seen = _kernels.rows_times(G, D), D
             blocks[j - 1] = _block(j, layer, rows, Z, F, params)
-        elif params is not None:  # d_j = 0: an empty block, without forming G D^(j)
+        elif params == "sum":  # d_j = 0: an empty block, without forming G D^(j)
+            blocks[j - 1] = np.zeros(0)
+        elif params == "per_example":
             lead = G.shape[:-1] if G is not None else D.shape[:-1]
-            blocks[j - 1] = np.zeros(lead + (0,) if params == "per_example" else (0,))
+            blocks[j - 1] = np.zeros(lead + (0,))
         if j > 1 or to_input or params is None:
             D = layer.left_mul_D_z(_kernels.stack_for(layer, D), Z, F)  # D ← D · D_z f_{W_j}
     return blocks, D
