@@ -19,7 +19,6 @@ import pytest
 
 import jacobian_nn as jnn
 from jacobian_nn.display import (
-    MAX_SHOWN_ENTRIES,
     layer_to_latex,
     layer_to_text,
     matrix_to_latex,
@@ -136,15 +135,6 @@ def test_affine_layer_shows_W_and_b_separately():
         "  W ∈ R^{1×2} = [1.00  2.00]\n"
         "  b ∈ R^1 = [-0.50]"
     )
-
-
-def test_large_parameter_matrix_shows_shape_only():
-    big = jnn.Linear(np.ones((7, 6)))  # 42 entries > MAX_SHOWN_ENTRIES
-    assert big.n_params > MAX_SHOWN_ENTRIES
-    assert layer_to_text(big) == (
-        "f(z) = W z   (Linear; W ∈ R^{7×6})\n  W ∈ R^{7×6} (42 entries, values not shown)"
-    )
-    assert layer_to_latex(big).endswith(r",\; W \in \mathbb{R}^{7 \times 6}" "\n\\end{aligned}$$")
 
 
 def test_network_text_and_latex():
