@@ -120,12 +120,13 @@ class Layer:
 
         return layer_to_latex(self)
 
-    def _repr_pretty_(self, p, cycle: bool) -> None:
-        """IPython's text/plain: the text form of what ``_repr_latex_`` typesets (``repr``
-        stays the one-line description)."""
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """IPython's text/plain: the text form of what ``_repr_latex_`` typesets; ``repr``
+        stays the one-line description. (A bundle, not ``_repr_pretty_``: IPython prefers a
+        subclass's ``__repr__`` to a base class's ``_repr_pretty_``.)"""
         from .display import layer_to_text
 
-        p.text(layer_to_text(self))
+        return {"text/plain": layer_to_text(self)}
 
     # -- the public, checked API --
     def _check_input(self, z, where: tuple[str, str], ndim=(1, 2)) -> np.ndarray:
