@@ -4,8 +4,7 @@ Nothing here imports a notebook package: the LaTeX is a string that Jupyter type
 that Jupyter should typeset return a ``Rendering``, which carries both forms: Jupyter calls its
 ``_repr_latex_``, a terminal prints its text. A large matrix is written by its corners and
 largest entries (``jacobian_nn.summary``); the matrix, trace and layer renderings take
-``full=True`` to write it
-whole.
+``full=True`` to write it whole.
 """
 
 from __future__ import annotations
