@@ -129,7 +129,7 @@ def audit(ex: WorkedExample, printed: Mapping, layout: str = "lecture") -> Audit
         raise TypeError(f"printed must be a dict {{quantity: printed strings}}, got "
                         f"{type(printed).__name__}.")
     tr = ex.trace()
-    exact = _Source(tr, ex.updated_weights())
+    exact = _Source(tr, [tr.W_new(j) for j in range(1, tr.m + 1)])  # tr knows α
     hands = {}
     for d in CARRIED:
         try:

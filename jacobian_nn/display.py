@@ -2,7 +2,9 @@
 
 Nothing here imports a notebook package: the LaTeX is a string that Jupyter typesets. Objects
 that Jupyter should typeset return a ``Rendering``, which carries both forms: Jupyter calls its
-``_repr_latex_``, a terminal prints its text.
+``_repr_latex_``, a terminal prints its text. A large matrix is written by its corners and
+largest entries (``jacobian_nn.summary``); the matrix, trace and layer renderings take
+``full=True`` to write it whole.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import summary
 from ._validate import fmt_shape
-
-#: Parameter arrays with at most this many entries are shown with their values; larger ones
-#: by their shape only, so a 64×10 layer does not flood the notebook.
-MAX_SHOWN_ENTRIES = 36
 
 
 def _fmt(v: float, decimals: int) -> str:
@@ -24,34 +23,71 @@ def _fmt(v: float, decimals: int) -> str:
     return f"{0.0:.{decimals}f}" if s.startswith("-") and float(s) == 0 else s  # no "-0.00"
 
 
-def matrix_to_text(A, decimals: int = 4) -> str:
+def cells(A, decimals: int = 4, full: bool = False) -> list[list[str]]:
+    """The written cells of a matrix (a vector as one row): every entry, or, when it is
+    summarised, its corners with ⋯, ⋮ and ⋱ (at most 7 × 7)."""
+    A = np.asarray(A, dtype=np.float64)
+    if summary.summarised(A, full):
+        return [[c if isinstance(c, str) else _fmt(c, decimals) for c in row]
+                for row in summary.corners(A)]
+    return [[_fmt(v, decimals) for v in row] for row in (A[None, :] if A.ndim == 1 else A)]
+
+
+def _largest(A: np.ndarray, decimals: int) -> str:
+    return ", ".join(f"{list(i)} = {_fmt(v, decimals)}" for i, v in summary.largest(A))
+
+
+def summary_text(A, decimals: int = 4) -> str:
+    """The line under a summarised matrix: its space, and its largest entries with indices."""
+    A = np.asarray(A, dtype=np.float64)
+    return (f"({fmt_shape(*A.shape)} by its corners; largest |entries| "
+            f"{_largest(A, decimals)}; full=True shows all)")
+
+
+def matrix_to_text(A, decimals: int = 4, full: bool = False) -> str:
     """A vector as ``[a  b  c]``, a matrix as a bracketed block of right-aligned columns.
+
+    A large one (``summary.summarised``) is shown by its corners, with ⋯ and ⋮ for the
+    entries left out and a line naming its space and largest entries; ``full=True`` writes
+    every entry.
 
     Examples
     --------
     >>> print(matrix_to_text(np.array([[1.0, -3.0], [0.2, 1.0]]), 1))
     ⎡1.0  -3.0⎤
     ⎣0.2   1.0⎦
+    >>> print(matrix_to_text(np.arange(20.0), 0))
+    [0  1  2  ⋯  17  18  19]
+    (R^20 by its corners; largest |entries| [19] = 19, [18] = 18, [17] = 17; full=True shows all)
     """
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)
-    if A.ndim == 1:
-        return "[" + "  ".join(_fmt(v, decimals) for v in A) + "]"
     if A.size == 0:
-        return f"(empty, shape {A.shape})"
-    cells = [[_fmt(v, decimals) for v in row] for row in A]
-    width = [max(len(r[c]) for r in cells) for c in range(A.shape[1])]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, width, strict=True)) for r in cells]
+        return "[]" if A.ndim == 1 else f"(empty, shape {A.shape})"
+    shown = cells(A, decimals, full)
+    note = [summary_text(A, decimals)] if summary.summarised(A, full) else []
+    if A.ndim == 1:
+        return "\n".join(["[" + "  ".join(shown[0]) + "]"] + note)
+    width = [max(len(r[c]) for r in shown) for c in range(len(shown[0]))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, width, strict=True)) for r in shown]
     if len(lines) == 1:
-        return "[" + lines[0] + "]"
+        return "\n".join(["[" + lines[0] + "]"] + note)
     left = ["⎡"] + ["⎢"] * (len(lines) - 2) + ["⎣"]
     right = ["⎤"] + ["⎥"] * (len(lines) - 2) + ["⎦"]
-    return "\n".join(a + line + b for a, line, b in zip(left, lines, right, strict=True))
+    return "\n".join([a + line + b for a, line, b in zip(left, lines, right, strict=True)]
+                     + note)
 
 
-def matrix_to_latex(A, decimals: int = 4) -> str:
+_LATEX_DOTS = {summary.HDOTS: r"\cdots", summary.VDOTS: r"\vdots", summary.DDOTS: r"\ddots"}
+
+
+def matrix_to_latex(A, decimals: int = 4, full: bool = False) -> str:
     r"""A as a LaTeX ``bmatrix`` (a vector as a column, as the lecture writes it).
+
+    A large one is shown by its corners (``\cdots``, ``\vdots``, ``\ddots``: at most 7
+    columns, so amsmath's limit of 10 holds), followed by its space and largest entries;
+    ``full=True`` writes every entry.
 
     Examples
     --------
@@ -61,12 +97,16 @@ def matrix_to_latex(A, decimals: int = 4) -> str:
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)
-    if A.ndim == 1:
-        A = A[:, None]
+    col = A[:, None] if A.ndim == 1 else A
     if A.size == 0:
-        return r"\text{(empty, shape } " + f"{A.shape[0]}" + r" \times 0\text{)}"
-    rows = [" & ".join(_fmt(v, decimals) for v in row) for row in A]
-    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+        return r"\text{(empty, shape } " + f"{col.shape[0]}" + r" \times 0\text{)}"
+    rows = [" & ".join(_LATEX_DOTS.get(c, c) for c in row) for row in cells(col, decimals, full)]
+    body = r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    if not summary.summarised(A, full):
+        return body
+    return (body + r" \quad (" + space_latex(A.shape)
+            + r"\text{ by its corners; largest } |{\cdot}|\text{: } "
+            + _largest(A, decimals).replace(", [", r",\ [") + ")")
 
 
 def space_latex(shape: tuple[int, ...]) -> str:
@@ -74,71 +114,104 @@ def space_latex(shape: tuple[int, ...]) -> str:
     return r"\mathbb{R}^{" + inner + "}"
 
 
-def _block(name: str, A: np.ndarray, decimals: int, indent: str = "  ") -> list[str]:
+def _block(name: str, A: np.ndarray, decimals: int, indent: str = "  ",
+           full: bool = False) -> list[str]:
     """``name ∈ R^{h×k} =`` followed by the matrix, indented."""
     A = np.asarray(A)
     head = f"{indent}{name} ∈ {fmt_shape(*A.shape)}"
-    body = matrix_to_text(A, decimals).split("\n")
+    body = matrix_to_text(A, decimals, full).split("\n")
     if len(body) == 1:
         return [f"{head} = {body[0]}"]
     return [head + " ="] + [indent + "    " + line for line in body]
 
 
-def trace_to_text(tr, decimals: int = 4) -> str:
-    """Plain-text rendering of a ``Trace``, quantity by quantity, in lecture 000's names."""
+def _row(a: np.ndarray) -> np.ndarray:
+    """∂L/∂z^(j) as lecture 002 writes it: a row, shape (1, h_j)."""
+    return a[None, :]
+
+
+def trace_to_text(tr, decimals: int = 4, full: bool = False) -> str:
+    """Plain-text rendering of a ``Trace``, quantity by quantity, in lecture 000's names.
+
+    The backward pass shows each D^(j) with lecture 002's row ∂L/∂z^(j) = ∇_ŷLᵀ D^(j); a trace
+    that knows its step size α (``tr.lr``) ends with the update W_j − α ∇_{W_j} L. Large
+    matrices are shown by their corners unless ``full=True``.
+    """
     m = tr.m
+
+    def block(name, A):
+        return _block(name, A, decimals, full=full)
+
     out = [f"Backpropagation through m = {m} layers"]
     out += [f"  f_{j}: {layer!r}   f(z) = {layer.formula}"
             for j, layer in enumerate(tr.network.layers, 1)]
     out += ["", "Forward pass: z^(0) = x, z^(j) = f_{W_j}(z^(j-1))"]
     for j in range(m + 1):
-        out += _block(f"z^({j})", tr.z(j), decimals)
-    out += _block("y", tr.y, decimals)
+        out += block(f"z^({j})", tr.z(j))
+    out += block("y", tr.y)
     out += [f"  L(ŷ, y) = {tr.loss_fn.formula} = {_fmt(tr.loss, decimals)}"]
-    out += _block("∇_ŷ L(z^(m), y)", tr.grad_yhat, decimals)
+    out += block("∇_ŷ L(z^(m), y)", tr.grad_yhat)
     out += ["", "Local Jacobians of each layer at its input"]
     for j in range(1, m + 1):
-        out += _block(f"D_z f_{{W_{j}}}(z^({j - 1}))", tr.local_D_z(j), decimals)
+        out += block(f"D_z f_{{W_{j}}}(z^({j - 1}))", tr.local_D_z(j))
         if tr.local_D_W(j).shape[1]:
-            out += _block(f"D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1}))", tr.local_D_W(j), decimals)
-    out += ["", "Backward pass: D^(m) = I, D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j))"]
+            out += block(f"D_{{W_{j}}} f_{{W_{j}}}(z^({j - 1}))", tr.local_D_W(j))
+    out += ["", "Backward pass: D^(m) = I, D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j)), and the rows",
+            "∂L/∂z^(j) = ∇_ŷLᵀ D^(j) (lecture 002's ∂L/∂x_j)"]
     for j in range(m, -1, -1):
-        out += _block(f"D^({j})", tr.D(j), decimals)
+        out += block(f"D^({j})", tr.D(j))
+        out += block(f"∂L/∂z^({j}) = ∇_ŷLᵀ D^({j})", _row(tr.dL_dz(j)))
     out += ["", "D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1))"]
     for j in range(1, m + 1):
         if tr.D_W(j).shape[1]:
-            out += _block(f"D_{{W_{j}}} f_W(x)", tr.D_W(j), decimals)
+            out += block(f"D_{{W_{j}}} f_W(x)", tr.D_W(j))
     out += ["", "Gradients: ∇_{W_j} L ᵀ = ∇_ŷ Lᵀ D_{W_j} f_W(x), shaped like W_j"]
     for j in range(1, m + 1):
         if tr.grad(j).size:
-            out += _block(f"∇_{{W_{j}}} L", tr.grad(j), decimals)
+            out += block(f"∇_{{W_{j}}} L", tr.grad(j))
         else:
             out += [f"  ∇_{{W_{j}}} L: layer {j} has no parameters"]
+    if tr.lr is not None:
+        a = f"{tr.lr:g}"
+        out += ["", f"Update with α = {a}: W_j − α ∇_{{W_j}} L"]
+        for j in range(1, m + 1):
+            if tr.grad(j).size:
+                out += block(f"W_{j} − {a} ∇_{{W_{j}}} L", tr.W_new(j))
     return "\n".join(out)
 
 
-def _latex_line(name: str, A: np.ndarray, decimals: int) -> str:
+def _latex_line(name: str, A: np.ndarray, decimals: int, full: bool = False) -> str:
     A = np.asarray(A)
-    return f"{name} &= {matrix_to_latex(A, decimals)} \\in {space_latex(A.shape)}"
+    return f"{name} &= {matrix_to_latex(A, decimals, full)} \\in {space_latex(A.shape)}"
 
 
-def trace_to_latex(tr, decimals: int = 4) -> str:
+def trace_to_latex(tr, decimals: int = 4, full: bool = False) -> str:
     """The same content as ``trace_to_text``, as one LaTeX ``aligned`` block."""
     m = tr.m
-    lines = [_latex_line(f"z^{{({j})}}", tr.z(j), decimals) for j in range(m + 1)]
+
+    def line(name, A):
+        return _latex_line(name, A, decimals, full)
+
+    lines = [line(f"z^{{({j})}}", tr.z(j)) for j in range(m + 1)]
     lines.append(r"L(\hat y, y) &= " + _fmt(tr.loss, decimals))
-    lines.append(_latex_line(r"\nabla_{\hat y} L", tr.grad_yhat, decimals))
+    lines.append(line(r"\nabla_{\hat y} L", tr.grad_yhat))
     for j in range(1, m + 1):
-        lines.append(_latex_line(f"D_z f_{{W_{j}}}(z^{{({j - 1})}})", tr.local_D_z(j), decimals))
+        lines.append(line(f"D_z f_{{W_{j}}}(z^{{({j - 1})}})", tr.local_D_z(j)))
         if tr.local_D_W(j).shape[1]:
-            lines.append(_latex_line(f"D_{{W_{j}}} f_{{W_{j}}}(z^{{({j - 1})}})",
-                                     tr.local_D_W(j), decimals))
+            lines.append(line(f"D_{{W_{j}}} f_{{W_{j}}}(z^{{({j - 1})}})", tr.local_D_W(j)))
     for j in range(m, -1, -1):
-        lines.append(_latex_line(f"D^{{({j})}}", tr.D(j), decimals))
+        lines.append(line(f"D^{{({j})}}", tr.D(j)))
+        lines.append(line(rf"\frac{{\partial L}}{{\partial z^{{({j})}}}} = "
+                          rf"\nabla_{{\hat y}} L^\top D^{{({j})}}", _row(tr.dL_dz(j))))
     for j in range(1, m + 1):
         if tr.grad(j).size:
-            lines.append(_latex_line(f"D_{{W_{j}}} f_W(x)", tr.D_W(j), decimals))
-            lines.append(_latex_line(f"\\nabla_{{W_{j}}} L", tr.grad(j), decimals))
+            lines.append(line(f"D_{{W_{j}}} f_W(x)", tr.D_W(j)))
+            lines.append(line(f"\\nabla_{{W_{j}}} L", tr.grad(j)))
+    if tr.lr is not None:
+        a = f"{tr.lr:g}"
+        lines.append(rf"\alpha &= {a}")  # heads the update section
+        lines += [line(rf"W_{{{j}}} - {a}\,\nabla_{{W_{j}}} L", tr.W_new(j))
+                  for j in range(1, m + 1) if tr.grad(j).size]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
@@ -159,7 +232,8 @@ class Rendering:
         return self.latex
 
 
-def show_matrix(A, name: str = "A", decimals: int = 4, text_name: str | None = None) -> Rendering:
+def show_matrix(A, name: str = "A", decimals: int = 4, text_name: str | None = None,
+                full: bool = False) -> Rendering:
     r"""A named matrix (or vector) with its shape, e.g. ``D^{(2)} = [...] ∈ R^{1×2}``.
 
     Parameters
@@ -172,6 +246,8 @@ def show_matrix(A, name: str = "A", decimals: int = 4, text_name: str | None = N
         Digits after the decimal point.
     text_name : str, optional
         The name in the plain-text form; defaults to ``name``.
+    full : bool
+        Write every entry of a large matrix instead of its corners (``summary``).
 
     Returns
     -------
@@ -187,14 +263,14 @@ def show_matrix(A, name: str = "A", decimals: int = 4, text_name: str | None = N
     '$$D^{(1)} = \\begin{bmatrix} 0.50 & -1.00 \\end{bmatrix} \\in \\mathbb{R}^{1 \\times 2}$$'
     """
     A = np.asarray(A, dtype=np.float64)
-    text = "\n".join(_block(text_name or name, A, decimals, indent=""))
-    latex = f"$${name} = {matrix_to_latex(A, decimals)} \\in {space_latex(A.shape)}$$"
+    text = "\n".join(_block(text_name or name, A, decimals, indent="", full=full))
+    latex = f"$${name} = {matrix_to_latex(A, decimals, full)} \\in {space_latex(A.shape)}$$"
     return Rendering(text, latex)
 
 
-def trace_display(tr, decimals: int = 4) -> Rendering:
+def trace_display(tr, decimals: int = 4, full: bool = False) -> Rendering:
     """A ``Trace`` as text and LaTeX, every number to ``decimals`` digits after the point."""
-    return Rendering(trace_to_text(tr, decimals), trace_to_latex(tr, decimals))
+    return Rendering(trace_to_text(tr, decimals, full), trace_to_latex(tr, decimals, full))
 
 
 # -- layers and networks ------------------------------------------------------------------------
@@ -206,18 +282,6 @@ def _named_params(layer) -> list[tuple[str, np.ndarray]]:
     return [("W", layer.params)] if layer.n_params else []
 
 
-def _param_text(name: str, A: np.ndarray, decimals: int, indent: str) -> list[str]:
-    if A.size <= MAX_SHOWN_ENTRIES:
-        return _block(name, A, decimals, indent)
-    return [f"{indent}{name} ∈ {fmt_shape(*A.shape)} ({A.size} entries, values not shown)"]
-
-
-def _param_latex(name: str, A: np.ndarray, decimals: int) -> str:
-    if A.size <= MAX_SHOWN_ENTRIES:
-        return f"{name} = {matrix_to_latex(A, decimals)} \\in {space_latex(A.shape)}"
-    return f"{name} \\in {space_latex(A.shape)}"
-
-
 def _sub(name: str, j: int | None, latex: bool = False) -> str:
     """W → W_j for layer j of a network; a layer on its own keeps the bare letter."""
     if j is None:
@@ -225,21 +289,22 @@ def _sub(name: str, j: int | None, latex: bool = False) -> str:
     return f"{name}_{{{j}}}" if latex else f"{name}_{j}"
 
 
-def _layer_lines(layer, decimals: int, j: int | None, indent: str) -> list[str]:
+def _layer_lines(layer, decimals: int, j: int | None, indent: str, full: bool) -> list[str]:
     f = "f" if j is None else f"f_{{W_{j}}}"
     params = _named_params(layer)
     shapes = (", ".join(f"{_sub(n, j)} ∈ {fmt_shape(*A.shape)}" for n, A in params)
               or "no parameters")
     out = [f"{indent}{f}(z) = {layer.formula}   ({type(layer).__name__}; {shapes})"]
     for n, A in params:
-        out += _param_text(_sub(n, j), A, decimals, indent + "  ")
+        out += _block(_sub(n, j), A, decimals, indent + "  ", full)
     return out
 
 
-def _layer_latex_row(layer, decimals: int, j: int | None) -> str:
+def _layer_latex_row(layer, decimals: int, j: int | None, full: bool) -> str:
     r"""``f(z) &= W z \qquad \text{Linear},\; W = [...] \in R^{h×k}``: one aligned row."""
     f = "f" if j is None else f"f_{{W_{j}}}"
-    params = [_param_latex(_sub(n, j, latex=True), A, decimals) for n, A in _named_params(layer)]
+    params = [f"{_sub(n, j, latex=True)} = {matrix_to_latex(A, decimals, full)} "
+              f"\\in {space_latex(A.shape)}" for n, A in _named_params(layer)]
     return (f"{f}(z) &= {layer.formula_latex} \\qquad \\text{{{type(layer).__name__}}}"
             + "".join(f",\\; {p}" for p in params))
 
@@ -249,8 +314,9 @@ def _sizes_text(net) -> str:
     return "" if k is None or h is None else f": R^{k} → R^{h}"
 
 
-def layer_to_text(layer, decimals: int = 4) -> str:
-    """A layer's formula and parameter shapes (values too when small); a Network layer by layer.
+def layer_to_text(layer, decimals: int = 4, full: bool = False) -> str:
+    """A layer's formula, parameter shapes and values (large ones by their corners unless
+    ``full=True``); a Network layer by layer.
 
     Examples
     --------
@@ -260,19 +326,19 @@ def layer_to_text(layer, decimals: int = 4) -> str:
       W ∈ R^{1×2} = [1.0  -3.0]
     """
     if not hasattr(layer, "layers"):
-        return "\n".join(_layer_lines(layer, decimals, None, ""))
+        return "\n".join(_layer_lines(layer, decimals, None, "", full))
     m = len(layer.layers)
     comp = " ∘ ".join(f"f_{{W_{j}}}" for j in range(m, 0, -1))
     out = [f"f_W = {comp}{_sizes_text(layer)}, m = {m} layers, d = {layer.n_params} parameters"]
     for j, sub in enumerate(layer.layers, 1):
-        out += _layer_lines(sub, decimals, j, "  ")
+        out += _layer_lines(sub, decimals, j, "  ", full)
     return "\n".join(out)
 
 
-def layer_to_latex(layer, decimals: int = 4) -> str:
+def layer_to_latex(layer, decimals: int = 4, full: bool = False) -> str:
     r"""The content of ``layer_to_text`` as one LaTeX ``aligned`` block (``$$ … $$``)."""
     if not hasattr(layer, "layers"):
-        rows = [_layer_latex_row(layer, decimals, None)]
+        rows = [_layer_latex_row(layer, decimals, None, full)]
     else:
         m = len(layer.layers)
         comp = r" \circ ".join(f"f_{{W_{j}}}" for j in range(m, 0, -1))
@@ -280,13 +346,13 @@ def layer_to_latex(layer, decimals: int = 4) -> str:
         dom = "" if k is None or h is None else (
             f" : \\mathbb{{R}}^{{{k}}} \\to \\mathbb{{R}}^{{{h}}}")
         rows = [f"f_W &= {comp}{dom}, \\quad d = {layer.n_params}"]
-        rows += [_layer_latex_row(sub, decimals, j) for j, sub in enumerate(layer.layers, 1)]
+        rows += [_layer_latex_row(sub, decimals, j, full) for j, sub in enumerate(layer.layers, 1)]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
-def layer_display(layer, decimals: int = 4) -> Rendering:
+def layer_display(layer, decimals: int = 4, full: bool = False) -> Rendering:
     """A layer or Network as text and LaTeX (see ``layer_to_text``)."""
-    return Rendering(layer_to_text(layer, decimals), layer_to_latex(layer, decimals))
+    return Rendering(layer_to_text(layer, decimals, full), layer_to_latex(layer, decimals, full))
 
 
 # -- Jacobian check reports ---------------------------------------------------------------------

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import fmt_shape
 from .curvature import second_order_chain
-from .display import Rendering, matrix_to_latex, show_matrix, space_latex
+from .display import Rendering, matrix_to_latex, show_matrix
 from .losses import Loss
 from .network import Network
-
-#: Blocks with more entries than this are shown by shape and largest entry, not value by value.
-MAX_SHOWN_ENTRIES = 144
 
 
 def _frozen(a) -> np.ndarray:
@@ -117,13 +113,12 @@ class HessianTrace:
         blocks = [self.ggn(j, j2), self.curvature(j, j2), self.hessian(j, j2)]
         return list(zip(names, blocks, strict=True))
 
-    def to_text(self, decimals: int = 4) -> str:
-        """The trace as plain text: ŷ, L, ∇_ŷL, ∇²_ŷL, the weights ∇_{z^(j)}L, then every block."""
+    def to_text(self, decimals: int = 4, full: bool = False) -> str:
+        """The trace as plain text: ŷ, L, ∇_ŷL, ∇²_ŷL, the weights ∇_{z^(j)}L, then every block;
+        a large block by its corners and largest entries unless ``full=True``."""
         def shown(name, A):
-            if A.size > MAX_SHOWN_ENTRIES:
-                return [f"  {name} ∈ {fmt_shape(*A.shape)} (values not shown; largest |entry| "
-                        f"{float(np.abs(A).max()):.{decimals}f})"]
-            return ["  " + line for line in show_matrix(A, name, decimals).text.split("\n")]
+            text = show_matrix(A, name, decimals, full=full).text
+            return ["  " + line for line in text.split("\n")]
 
         out = [f"Second order for one example through m = {self.m} layers, "
                f"d = {self.network.n_params} parameters:",
@@ -141,12 +136,10 @@ class HessianTrace:
                 out += shown(name, A)
         return "\n".join(out)
 
-    def to_latex(self, decimals: int = 4) -> str:
+    def to_latex(self, decimals: int = 4, full: bool = False) -> str:
         """The blocks as one LaTeX ``aligned`` block (``$$ … $$``)."""
         def row(name, A):
-            if A.size > MAX_SHOWN_ENTRIES:
-                return rf"{name} &\in {space_latex(A.shape)}"
-            return f"{name} &= {matrix_to_latex(A, decimals)}"
+            return f"{name} &= {matrix_to_latex(A, decimals, full)}"
 
         rows = [row(r"\nabla_{\hat y} L", self.grad_yhat),
                 row(r"\nabla^2_{\hat y} L", self.loss_hessian)]
@@ -155,12 +148,16 @@ class HessianTrace:
             rows += [row(name, A) for name, A in self._names(j, j2, latex=True)]
         return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
-    def display(self, decimals: int = 4) -> Rendering:
+    def display(self, decimals: int = 4, full: bool = False) -> Rendering:
         """Text and LaTeX together, as a ``display.Rendering`` (typeset in Jupyter)."""
-        return Rendering(self.to_text(decimals), self.to_latex(decimals))
+        return Rendering(self.to_text(decimals, full), self.to_latex(decimals, full))
 
     def _repr_latex_(self) -> str:
         return self.to_latex()
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        """IPython's text/plain: the text form (``repr`` stays one line)."""
+        p.text(self.to_text())
 
     def __str__(self) -> str:
         return self.to_text()

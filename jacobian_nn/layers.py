@@ -108,16 +108,25 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def display(self, decimals: int = 4) -> Rendering:
-        """Formula and parameter shapes (values when small) as a ``display.Rendering``."""
+    def display(self, decimals: int = 4, full: bool = False) -> Rendering:
+        """Formula, parameter shapes and values (large ones by their corners unless
+        ``full=True``) as a ``display.Rendering``."""
         from .display import layer_display
 
-        return layer_display(self, decimals)
+        return layer_display(self, decimals, full)
 
     def _repr_latex_(self) -> str:
         from .display import layer_to_latex
 
         return layer_to_latex(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """IPython's text/plain: the text form of what ``_repr_latex_`` typesets; ``repr``
+        stays the one-line description. (A bundle, not ``_repr_pretty_``: IPython prefers a
+        subclass's ``__repr__`` to a base class's ``_repr_pretty_``.)"""
+        from .display import layer_to_text
+
+        return {"text/plain": layer_to_text(self)}
 
     # -- the public, checked API --
     def _check_input(self, z, where: tuple[str, str], ndim=(1, 2)) -> np.ndarray:

@@ -1,6 +1,6 @@
 r"""What each section of a worked example holds, as lines ``name = expr = value``.
 
-Every value is read from ``ex.trace()`` (and ``ex.updated_weights()``, which uses it); a
+Every value is read from ``ex.trace()``, which knows α (so ``W_new(j)`` is the update); a
 by-hand value, when asked for, from ``ex.by_hand(d)``. ``jacobian_nn.slides`` lays the lines out
 as text, LaTeX or Markdown.
 
@@ -107,7 +107,6 @@ class _Source:
 
     def __init__(self, ex: WorkedExample, bh: ByHand | None):
         self.ex, self.tr, self.bh = ex, ex.trace(), bh
-        self.new = ex.updated_weights()
 
     def hand(self, get):
         """``get(by-hand trace)``, or None when no by-hand values are shown."""
@@ -206,7 +205,7 @@ def _update(src: _Source, layout: str, split: bool) -> list[Line]:
     for j in range(1, src.tr.m + 1):
         for n, nt, idx in parts(src.ex, j, split):
             out.append(Line(rf"{n} - {lr}\,\nabla_{{{n}}} L", f"{nt} − {lr} ∇_{{{nt}}} L",
-                            value=src.new[j - 1].ravel()[idx],
+                            value=src.tr.W_new(j).ravel()[idx],
                             by_hand=None if new_bh is None else new_bh[j - 1].ravel()[idx]))
     return out
 

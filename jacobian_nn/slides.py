@@ -9,6 +9,9 @@ stretch are watched for, using pdflatex widths measured in a default Beamer fram
   wide is broken after the expression instead (LaTeX);
 * with ``beamer=True`` each section is its own frame, and a section too tall for one frame
   continues on the next, titled "… (continued)".
+
+A large matrix is shown by its corners and largest entries (``jacobian_nn.summary``) unless
+``full=True``; widths and heights are those of what is written.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import summary
 from ._validate import check_decimals
-from .display import matrix_to_latex, matrix_to_text, space_latex
+from .display import cells, matrix_to_latex, matrix_to_text, space_latex, summary_text
 from .sections import LAYOUTS, SECTIONS, Line, build_sections, latex_escape
 
 if TYPE_CHECKING:
@@ -41,8 +45,9 @@ _AMSMATH_COLUMNS = 10
 #: Widths in pt measured with pdflatex in a Beamer frame: a digit, a minus sign, a decimal
 #: point, the gap between matrix columns, "∈ R^{h×k}", "by hand:", and an upper bound per
 #: character of a name's plain-text form. A matrix's width is within 4 pt of the estimate.
+#: A summary's ⋯ / ⋮ / ⋱ is taken as wide as two digits (an estimate, not measured).
 _PT = {"digit": 5.5, "minus": 8.7, "point": 2.9, "column": 10.0, "space": 38.0,
-       "by_hand": 55.0, "char": 4.5, "equals": 12.0}
+       "by_hand": 55.0, "char": 4.5, "equals": 12.0, "dots": 11.0}
 #: A frame holds about 212 pt of aligned math below its title and subtitle (we fill 205); a
 #: line with r matrix rows takes about 6 + 13 r pt (19 more when broken, 6 more for a fraction
 #: ∂L/∂z), one without a matrix 17, a warning about 30 (pt, measured likewise).
@@ -53,7 +58,7 @@ _BY_HAND = "   by hand: "
 def render(ex: WorkedExample, fmt: str, decimals: int = 4, *, sections=None,
            layout: str = "lecture", split_affine: bool = True, by_hand: int | None = None,
            slide_width: float = SLIDE_WIDTH, beamer: bool = False,
-           document: bool = False) -> str:
+           document: bool = False, full: bool = False) -> str:
     """The worked example as ``fmt`` = "text", "latex" or "markdown".
 
     Parameters
@@ -74,6 +79,8 @@ def render(ex: WorkedExample, fmt: str, decimals: int = 4, *, sections=None,
         The text width, in pt, that a matrix must fit (a default Beamer frame's by default).
     beamer, document : bool
         LaTeX only: one Beamer frame per section; a complete document that pdflatex compiles.
+    full : bool
+        Write every entry of a large matrix instead of its corners and largest entries.
     """
     decimals = check_decimals(decimals)
     keys = _sections(sections)
@@ -87,7 +94,7 @@ def render(ex: WorkedExample, fmt: str, decimals: int = 4, *, sections=None,
             slide_width > 0):
         raise ValueError(f"slide_width must be a positive number of pt, got {slide_width!r}.")
     bh = None if by_hand is None else ex.by_hand(check_decimals(by_hand, "by_hand"))
-    built = [(key, _Fit(lines, decimals, slide_width))
+    built = [(key, _Fit(lines, decimals, slide_width, bool(full)))
              for key, lines in build_sections(ex, keys, layout, split_affine, bh)]
     if fmt == "text":
         return _to_text(ex, built)
@@ -116,15 +123,19 @@ def _given_decimals(A: np.ndarray, decimals: int) -> int:
 
 
 def _cell_pt(s: str) -> float:
+    if s in (summary.HDOTS, summary.VDOTS, summary.DDOTS):
+        return _PT["dots"]
     return (_PT["digit"] * sum(c.isdigit() for c in s) + _PT["minus"] * s.count("-")
             + _PT["point"] * s.count("."))
 
 
-def _matrix_pt(A: np.ndarray, decimals: int) -> float:
-    """The width of ``matrix_to_latex(A, decimals)`` in a Beamer frame, estimated."""
+def _matrix_pt(A: np.ndarray, decimals: int, full: bool) -> float:
+    """The width of ``matrix_to_latex(A, decimals, full)`` in a Beamer frame, estimated."""
     A = np.atleast_2d(A) if A.ndim != 1 else A[:, None]
-    cells = [[_cell_pt(matrix_to_text(np.float64(v), decimals)) for v in col] for col in A.T]
-    return sum(max(c) for c in cells) + _PT["column"] * A.shape[1]
+    shown = cells(A, decimals, full)
+    w = sum(max(_cell_pt(r[c]) for r in shown) for c in range(len(shown[0])))
+    note = _PT["char"] * len(summary_text(A, decimals)) if summary.summarised(A, full) else 0.0
+    return w + _PT["column"] * len(shown[0]) + note
 
 
 def _name_pt(text: str) -> float:
@@ -134,8 +145,8 @@ def _name_pt(text: str) -> float:
 class _Fit:
     """A section's lines with their digits, and what does not fit on a slide."""
 
-    def __init__(self, lines: list[Line], decimals: int, slide_width: float):
-        self.lines, self.decimals, self.slide_width = lines, decimals, slide_width
+    def __init__(self, lines: list[Line], decimals: int, slide_width: float, full: bool):
+        self.lines, self.decimals, self.slide_width, self.full = lines, decimals, slide_width, full
         # align* lines up the "=" signs: every value starts after the widest name.
         self.name_column = max([_name_pt(line.name_text) for line in lines] or [0.0])
 
@@ -146,9 +157,9 @@ class _Fit:
         if line.value is None:
             return 0.0
         A = line.shown()
-        w = _matrix_pt(A, self.digits(line)) + (_PT["space"] if A.ndim else 0.0)
+        w = _matrix_pt(A, self.digits(line), self.full) + (_PT["space"] if A.ndim else 0.0)
         if line.by_hand is not None:
-            w += _PT["by_hand"] + _matrix_pt(line.shown("by_hand"), self.decimals)
+            w += _PT["by_hand"] + _matrix_pt(line.shown("by_hand"), self.decimals, self.full)
         return w
 
     def breaks(self, line: Line) -> bool:
@@ -173,13 +184,20 @@ class _Fit:
                 f"(${h} \\times {k}$) is {latex_escape(detail)}.")
 
     def columns(self) -> int:
-        return max([line.shown().shape[-1] for line in self.lines
+        return max([self.written(line.shown())[1] for line in self.lines
                     if line.value is not None and line.shown().ndim == 2] or [1])
+
+    def written(self, A: np.ndarray) -> tuple[int, int]:
+        """(rows, columns) of A as written: its corners when it is summarised."""
+        if A.ndim == 0:
+            return 1, 1
+        shown = cells(A[:, None] if A.ndim == 1 else A, 0, self.full)
+        return len(shown), len(shown[0])
 
 
 # -- plain text ---------------------------------------------------------------------------------
-def _text_block(A: np.ndarray, decimals: int) -> list[str]:
-    return matrix_to_text(A, decimals).split("\n")
+def _text_block(A: np.ndarray, decimals: int, full: bool) -> list[str]:
+    return matrix_to_text(A, decimals, full).split("\n")
 
 
 def _space_text(shape: tuple[int, ...]) -> str:
@@ -191,11 +209,11 @@ def _text_line(line: Line, fit: _Fit) -> list[str]:
     if line.value is None:
         return [head]
     A = line.shown()
-    left = _text_block(A, fit.digits(line))
+    left = _text_block(A, fit.digits(line), fit.full)
     if A.ndim:
         head += f" ∈ {_space_text(A.shape)}"
     if line.by_hand is not None:
-        right = _text_block(line.shown("by_hand"), fit.decimals)
+        right = _text_block(line.shown("by_hand"), fit.decimals, fit.full)
         w = max(map(len, left))
         left = [a.ljust(w) + (_BY_HAND if i == 0 else " " * len(_BY_HAND)) + b
                 for i, (a, b) in enumerate(zip(left, right, strict=True))]
@@ -226,11 +244,12 @@ def _latex_line(line: Line, fit: _Fit) -> str:
         s += " \\\\\n    &= "
     elif line.expr:
         s += " = "
-    s += matrix_to_latex(A, fit.digits(line))
+    s += matrix_to_latex(A, fit.digits(line), fit.full)
     if A.ndim:
         s += r" \in " + space_latex(A.shape)
     if line.by_hand is not None:
-        s += r" \quad \text{by hand: } " + matrix_to_latex(line.shown("by_hand"), fit.decimals)
+        s += r" \quad \text{by hand: } " + matrix_to_latex(line.shown("by_hand"), fit.decimals,
+                                                            fit.full)
     return s
 
 
@@ -248,7 +267,8 @@ def _height(line: Line, fit: _Fit) -> float:
     A = None if line.value is None else line.shown()
     if A is None or not A.ndim:
         return _TEXT_PT
-    return (_LINE_PT + _ROW_PT * A.shape[0] + (_LINE_PT + _ROW_PT if fit.breaks(line) else 0)
+    return (_LINE_PT + _ROW_PT * fit.written(A)[0]
+            + (_LINE_PT + _ROW_PT if fit.breaks(line) else 0)
             + (_FRAC_PT if r"\frac" in line.name else 0)
             + (_WARNING_PT if fit.warning(line, "latex") else 0))
 

@@ -234,6 +234,10 @@ class SymbolicTrace:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        """IPython's text/plain: the text form of what ``_repr_latex_`` typesets."""
+        p.text(self.to_text())
+
     def __repr__(self) -> str:
         free = sorted(map(str, self.free_symbols))
         shown = ", ".join(free[:6]) + (", …" if len(free) > 6 else "")

@@ -6,6 +6,10 @@ to it in a ``Trace``:
 
     ∇_{W_j} L(f_W(x), y)ᵀ = ∇_ŷ L(z^(m), y)ᵀ D_{W_j} f_W(x),   ∂L/∂z^(j) = ∇_ŷLᵀ D^(j).
 
+A trace knows the step size α of W_j − α ∇_{W_j} L only when it is given one
+(``tr.with_lr(α)``; ``WorkedExample.trace()`` does): then ``tr.W_new(j)`` is the updated
+layer and the renderings end with the update.
+
 Shapes, with h_j the size of z^(j) and d_j the parameters of layer j: z^(j) (h_j,);
 D^(j) (h_m, h_j); D_z f_{W_j}(z^(j-1)) (h_j, h_{j-1}); D_{W_j} f_{W_j}(z^(j-1)) (h_j, d_j);
 D_{W_j} f_W(x) (h_m, d_j); ∇_{W_j} L shaped like layer j's params.
@@ -13,6 +17,8 @@ D_{W_j} f_W(x) (h_m, d_j); ∇_{W_j} L shaped like layer j's params.
 
 from __future__ import annotations
 
+import copy
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,8 +60,8 @@ class Trace:
     """Every quantity of one backpropagation, under its lecture name.
 
     Indices follow lecture 000: ``z(j)``, ``D(j)`` and ``dL_dz(j)`` for j = 0 … m; ``D_W(j)``,
-    ``grad(j)``, ``local_D_z(j)`` and ``local_D_W(j)`` for j = 1 … m. Returned arrays are
-    read-only.
+    ``grad(j)``, ``local_D_z(j)``, ``local_D_W(j)``, ``params(j)`` and ``W_new(j)`` for
+    j = 1 … m. Returned arrays are read-only.
 
     Attributes
     ----------
@@ -68,6 +74,9 @@ class Trace:
         L(f_W(x), y).
     grad_yhat : ndarray, shape (h_m,)
         ∇_ŷ L(z^(m), y).
+    lr : float or None
+        The step size α of the update W_j − α ∇_{W_j} L, when known (``with_lr``); None for
+        a trace from ``Network.backprop``.
     """
 
     def __init__(self, network, chain: Chain, y: np.ndarray, loss: Loss, grad_yhat: np.ndarray,
@@ -84,6 +93,23 @@ class Trace:
         self._D = [_frozen(a) for a in chain.D]
         self._D_W = [None] + [_frozen(a) for a in chain.D_W[1:]]
         self._grad = [None] + [_frozen(a) for a in grads[1:]]
+        self._params = [None] + [_frozen(layer.params) for layer in network.layers]
+        self._lr = None
+
+    @property
+    def lr(self) -> float | None:
+        """α of W_j − α ∇_{W_j} L, or None when this trace was not given one."""
+        return self._lr
+
+    def with_lr(self, lr: float) -> Trace:
+        """This trace, knowing the step size α = ``lr``: ``W_new(j)`` and the renderings'
+        update section become available. The arrays are shared, not copied."""
+        if (isinstance(lr, bool) or not isinstance(lr, numbers.Real)
+                or not np.isfinite(float(lr))):
+            raise ValueError(f"Trace.with_lr: lr (α) must be a finite real number, got {lr!r}.")
+        new = copy.copy(self)
+        new._lr = float(lr)
+        return new
 
     def _j(self, j: int, lo: int) -> int:
         if isinstance(j, bool) or not isinstance(j, int | np.integer) or not lo <= j <= self.m:
@@ -116,6 +142,18 @@ class Trace:
         """∇_{W_j} L(f_W(x), y), shaped like layer j's params."""
         return self._grad[self._j(j, 1)]
 
+    def params(self, j: int) -> np.ndarray:
+        """W_j, layer j's params as they were when this trace was taken."""
+        return self._params[self._j(j, 1)]
+
+    def W_new(self, j: int) -> np.ndarray:
+        """W_j − α ∇_{W_j} L, layer j's params after one step (needs ``lr``: ``with_lr``)."""
+        j = self._j(j, 1)
+        if self._lr is None:
+            raise ValueError("this trace does not know the step size α: use tr.with_lr(α) "
+                             "(a WorkedExample's trace() knows it).")
+        return _frozen(self._params[j] - self._lr * self._grad[j])
+
     def dL_dz(self, j: int) -> np.ndarray:
         """∇_ŷLᵀ D^(j), shape (h_j,): lecture 002's row ∂L/∂x_j, the loss's derivative by z^(j)."""
         return _frozen(self.grad_yhat @ self._D[self._j(j, 0)])
@@ -135,27 +173,32 @@ class Trace:
         """ŷ = z^(m)."""
         return self._z[-1]
 
-    def to_text(self, decimals: int = 4) -> str:
-        """The whole trace as plain text, each quantity with its lecture name and shape."""
+    def to_text(self, decimals: int = 4, full: bool = False) -> str:
+        """The whole trace as plain text, each quantity with its lecture name and shape; a
+        large matrix by its corners and largest entries unless ``full=True``."""
         from .display import trace_to_text
 
-        return trace_to_text(self, decimals)
+        return trace_to_text(self, decimals, full)
 
-    def display(self, decimals: int = 4) -> Rendering:
+    def display(self, decimals: int = 4, full: bool = False) -> Rendering:
         """The whole trace as a ``display.Rendering``: LaTeX in Jupyter, text when printed."""
         from .display import trace_display
 
-        return trace_display(self, decimals)
+        return trace_display(self, decimals, full)
 
-    def show(self, decimals: int = 4) -> None:
-        """Print ``to_text(decimals)``."""
-        print(self.to_text(decimals))
+    def show(self, decimals: int = 4, full: bool = False) -> None:
+        """Print ``to_text(decimals, full)``."""
+        print(self.to_text(decimals, full))
 
     def __str__(self) -> str:
         return self.to_text()
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # short, for the REPL and debuggers
         return f"<Trace of backprop through m = {self.m} layers, L = {self.loss:.6g}>"
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        """IPython's text/plain (Jupyter without MathJax, the IPython shell): the text."""
+        p.text(self.to_text())
 
     def _repr_latex_(self) -> str:
         from .display import trace_to_latex

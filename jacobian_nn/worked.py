@@ -194,13 +194,14 @@ class WorkedExample:
 
     # -- the numbers --
     def trace(self) -> Trace:
-        """``network.backprop(x, y, loss)``: every exact quantity of the example."""
-        return self.network.backprop(self.x, self.y, self.loss)
+        """``network.backprop(x, y, loss)`` knowing α = lr (``Trace.with_lr``): every exact
+        quantity of the example, and its renderings end with the update."""
+        return self.network.backprop(self.x, self.y, self.loss).with_lr(self.lr)
 
     def updated_weights(self) -> list[np.ndarray]:
         """Each layer's params after one step W_j − lr ∇_{W_j} L (the network is untouched)."""
         tr = self.trace()
-        return [L.params - self.lr * tr.grad(j) for j, L in enumerate(self.network.layers, 1)]
+        return [np.array(tr.W_new(j)) for j in range(1, tr.m + 1)]  # writable copies
 
     def by_hand(self, decimals: int) -> ByHand:
         """The same quantities as a person computes them carrying ``decimals`` places."""

@@ -19,7 +19,6 @@ import pytest
 
 import jacobian_nn as jnn
 from jacobian_nn.display import (
-    MAX_SHOWN_ENTRIES,
     layer_to_latex,
     layer_to_text,
     matrix_to_latex,
@@ -138,13 +137,27 @@ def test_affine_layer_shows_W_and_b_separately():
     )
 
 
-def test_large_parameter_matrix_shows_shape_only():
-    big = jnn.Linear(np.ones((7, 6)))  # 42 entries > MAX_SHOWN_ENTRIES
-    assert big.n_params > MAX_SHOWN_ENTRIES
-    assert layer_to_text(big) == (
-        "f(z) = W z   (Linear; W ∈ R^{7×6})\n  W ∈ R^{7×6} (42 entries, values not shown)"
+def test_parameter_matrices_are_shown_whole_or_by_their_corners():
+    assert "W ∈ R^{7×6} =" in layer_to_text(jnn.Linear(np.ones((7, 6))))  # 42 entries: whole
+    W = np.arange(200.0).reshape(20, 10)  # entry [i, j] = 10 i + j; 200 entries > 144
+    assert layer_to_text(jnn.Linear(W), 0) == (
+        "f(z) = W z   (Linear; W ∈ R^{20×10})\n"
+        "  W ∈ R^{20×10} =\n"
+        "      ⎡  0    1    2  ⋯    7    8    9⎤\n"
+        "      ⎢ 10   11   12  ⋯   17   18   19⎥\n"
+        "      ⎢ 20   21   22  ⋯   27   28   29⎥\n"
+        "      ⎢  ⋮    ⋮    ⋮  ⋱    ⋮    ⋮    ⋮⎥\n"
+        "      ⎢170  171  172  ⋯  177  178  179⎥\n"
+        "      ⎢180  181  182  ⋯  187  188  189⎥\n"
+        "      ⎣190  191  192  ⋯  197  198  199⎦\n"
+        "      (R^{20×10} by its corners; largest |entries| [19, 9] = 199, [19, 8] = 198, "
+        "[19, 7] = 197; full=True shows all)"
     )
-    assert layer_to_latex(big).endswith(r",\; W \in \mathbb{R}^{7 \times 6}" "\n\\end{aligned}$$")
+    assert layer_to_text(jnn.Linear(W), 0, full=True).count("\n") == 1 + 20
+    latex = layer_to_latex(jnn.Linear(W), 0)
+    assert r"W = \begin{bmatrix} 0 & 1 & 2 & \cdots & 7 & 8 & 9 \\ 10 &" in latex
+    assert r"\vdots & \vdots & \vdots & \ddots &" in latex
+    assert jnn.Linear(W).display(0, full=True).latex.count(r" \\ ") == 19
 
 
 def test_network_text_and_latex():

@@ -14,6 +14,7 @@ import pytest
 
 import jacobian_nn as jnn
 from jacobian_nn.cli import main
+from jacobian_nn.slides import latex_document
 from jacobian_nn.spec import load_spec
 
 pytestmark = pytest.mark.latex
@@ -91,3 +92,20 @@ def test_an_exercise_pair_compiles(tmp_path, capsys):
     sheet = jnn.exercises.generate([2, 2, 1], seed=7)
     pdflatex(sheet.problem(document=True), tmp_path, "p221")
     pdflatex(sheet.solution(document=True, decimals=3), tmp_path, "s221")
+
+
+def test_summarised_matrices_and_a_trace_compile(tmp_path):
+    """A trace whose matrices are shown by their corners (\\cdots, \\vdots, \\ddots), with its
+    rows ∂L/∂z^(j) and update, and a worked example of the same network as Beamer frames."""
+    net = jnn.mlp([40, 20, 3], seed=1)  # W_1 ∈ R^{20×41}: summarised
+    x, y = [0.05 * k for k in range(40)], [0.0, 1.0, 0.0]
+    tr = net.backprop(x, y, jnn.SoftmaxCrossEntropy()).with_lr(0.1)
+    latex = tr.display(3).latex
+    assert r"\ddots" in latex and r"W_{1} - 0.1\," in latex
+    body = latex + "\n\n" + jnn.show_matrix(tr.D_W(1), r"D_{W_1} f_W(x)", 2).latex
+    pdflatex(latex_document([body], beamer=False), tmp_path, "trace")
+    ex = jnn.WorkedExample(net, x, y, jnn.SoftmaxCrossEntropy(), 0.1)
+    tex = ex.to_latex(3, beamer=True, document=True)
+    assert r"\cdots" in tex
+    log = pdflatex(tex, tmp_path, "summarised_beamer")
+    assert pages(log) == tex.count("\\begin{frame}")

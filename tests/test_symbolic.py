@@ -350,6 +350,9 @@ def test_latex_names_each_quantity_as_the_lecture_does():
     full = st._repr_latex_()
     assert full.startswith("$$\\begin{aligned}") and r"D_z f_{W_{2}}(z^{(1)})" in full
     assert "D^(0) = Matrix(" in str(st) and "weights as symbols" in repr(st)
+    from IPython.core.formatters import DisplayFormatter
+
+    assert DisplayFormatter().format(st)[0]["text/plain"] == str(st)  # not the short repr
     with pytest.raises(ValueError, match="quantity"):
         st.latex("D1")
     with pytest.raises(IndexError, match=r"0\.\.3"):
