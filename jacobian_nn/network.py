@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _kernels, batch, curvature, io
+from . import _kernels, batch, curvature, io, tangent_kernel
 from ._validate import as_real_array, fmt_shape
 from .activations import Elementwise, Tanh
 from .composition import Composite, reject_shared_params
@@ -376,7 +376,7 @@ class Network(Composite):
         """
         io.save(self, path)
 
-    # -- second order from the explicit Jacobians (curvature.py) --
+    # -- second order from the explicit Jacobians (curvature.py, tangent_kernel.py) --
     def ggn(self, X, Y, loss: Loss) -> np.ndarray:
         """(1/n) Σ_i J_iᵀ ∇²_ŷL J_i with J_i = D_W f_W(x_i), shape (d, d): ``curvature.ggn``."""
         return curvature.ggn(self, X, Y, loss)
@@ -387,8 +387,8 @@ class Network(Composite):
 
     def ntk(self, X1, X2=None, *, route: str = "structured") -> np.ndarray:
         """The empirical NTK Σ_j D_{W_j} f_W(x_i) D_{W_j} f_W(x'_l)ᵀ, shape (n1, n2, h_m, h_m):
-        ``curvature.ntk``."""
-        return curvature.ntk(self, X1, X2, route=route)
+        ``tangent_kernel.ntk``."""
+        return tangent_kernel.ntk(self, X1, X2, route=route)
 
 
 curvature.register(Network)(curvature.network_rule)
