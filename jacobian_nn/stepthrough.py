@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .display import matrix_to_latex, matrix_to_text
-from .handcheck import HandCheckReport, check, formula
+from .handcheck import HandCheckReport, check
 from .layers import Affine, Linear
+from .quantities import formula
 
 
 @dataclass(frozen=True, repr=False)
