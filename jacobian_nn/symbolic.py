@@ -40,14 +40,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import mpmath
 import numpy as np
 import sympy as sp
 
 from .losses import Loss
 from .network import Network
-from .symbolic_eval import DIGITS, evaluate
-from .symbolic_forms import TRANSCENDENTAL, chain, exact, exact_vector, loss_form, vector
+from .symbolic_eval import NumericTrace, as_mpf
+from .symbolic_forms import TRANSCENDENTAL, chain, exact, exact_vector, vector
+from .symbolic_losses import loss_form
 
 __all__ = ["Exactness", "Latex", "NumericTrace", "SymbolicTrace", "backprop", "vector"]
 
@@ -275,7 +275,7 @@ class SymbolicTrace:
         if free:
             raise ValueError(f"numeric() needs a number for every symbol; missing: "
                              f"{', '.join(free)}.")
-        return NumericTrace(self, {s: _mpf(v, str(s)) for s, v in rep.items()})
+        return NumericTrace(self, {s: as_mpf(v, str(s)) for s, v in rep.items()})
 
     def _replacements(self, values: dict) -> dict:
         symbols = {str(s): s for s in self.free_symbols | set(self.weight_values)}
@@ -354,68 +354,6 @@ def _text_name(q: str) -> str:
         "local_D_W": f"D_{{W_{j}}} f_{{W_{j}}}(z^({int(j) - 1}))", "D_W": f"D_{{W_{j}}} f_W(x)",
         "grad": f"∇_{{W_{j}}} L", "dL_dz": f"∂L/∂z^({j})",
     }[name]
-
-
-def _mpf(v, what: str) -> mpmath.mpf:
-    if isinstance(v, float | np.floating):
-        return mpmath.mpf(float(v))  # exactly the float64 the numeric trace computes with
-    e = exact(v, what)
-    if not e.is_number:
-        raise ValueError(f"numeric() needs numbers; {what} = {e} still holds symbols.")
-    return mpmath.mpf(sp.Float(e, DIGITS + 10))
-
-
-class NumericTrace:
-    """A symbolic trace with numbers for every symbol: the accessors of ``Trace``, in float64
-    and shaped as ``Network.backprop``'s (vectors 1-D, gradients shaped like params)."""
-
-    def __init__(self, st: SymbolicTrace, values: dict):
-        self._st, self.m = st, st.m
-        self._values = values
-
-    def _floats(self, A, shape) -> np.ndarray:
-        entries = list(A) if isinstance(A, sp.MatrixBase) else [A]
-        out = np.array(evaluate(entries, self._values), dtype=np.float64).reshape(shape)
-        out.flags.writeable = False
-        return out
-
-    def _matrix(self, A) -> np.ndarray:
-        return self._floats(A, A.shape)
-
-    def _vec(self, A) -> np.ndarray:
-        return self._floats(A, (len(A),))
-
-    def z(self, j: int) -> np.ndarray:
-        return self._vec(self._st.z(j))
-
-    def D(self, j: int) -> np.ndarray:
-        return self._matrix(self._st.D(j))
-
-    def local_D_z(self, j: int) -> np.ndarray:
-        return self._matrix(self._st.local_D_z(j))
-
-    def local_D_W(self, j: int) -> np.ndarray:
-        return self._matrix(self._st.local_D_W(j))
-
-    def D_W(self, j: int) -> np.ndarray:
-        return self._matrix(self._st.D_W(j))
-
-    def grad(self, j: int) -> np.ndarray:
-        return self._floats(self._st.grad(j), self._st.network.layers[j - 1].params.shape)
-
-    def dL_dz(self, j: int) -> np.ndarray:
-        return self._vec(self._st.dL_dz(j))
-
-    @property
-    def grad_yhat(self) -> np.ndarray:
-        return self._vec(self._st.grad_yhat)
-
-    @property
-    def loss(self) -> float:
-        return float(self._floats(self._st.loss, ()))
-
-    def __repr__(self) -> str:
-        return f"<NumericTrace of a symbolic trace, m = {self.m} layers, L = {self.loss:.6g}>"
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 A trace's formulas share their pieces (z^(j) appears inside every later quantity), so sympy
 stores them as a graph, but printed out as one tree — which ``lambdify`` and ``evalf`` walk — a
 residual block's formula grows exponentially with depth. ``evaluate`` walks the graph instead,
-computing each distinct sub-expression once.
+computing each distinct sub-expression once. ``NumericTrace`` is a symbolic trace read this way,
+with the accessors of a ``Trace``.
 """
 
 from __future__ import annotations
 
 import mpmath
+import numpy as np
 import sympy as sp
 
-from .symbolic_forms import sigma, step
+from .symbolic_forms import exact, sigma, step
 
 DIGITS = 30
 
@@ -59,3 +61,68 @@ def _holds(cond, cache: dict) -> bool:
     if cond in (sp.true, sp.false):
         return bool(cond)
     return _RELATIONS[type(cond)](_value(cond.lhs, cache), _value(cond.rhs, cache))
+
+
+def as_mpf(v, what: str) -> mpmath.mpf:
+    """A number given for a symbol, as mpmath evaluates it: a float exactly, anything else at
+    ``DIGITS`` + 10 digits."""
+    if isinstance(v, float | np.floating):
+        return mpmath.mpf(float(v))  # exactly the float64 the numeric trace computes with
+    e = exact(v, what)
+    if not e.is_number:
+        raise ValueError(f"numeric() needs numbers; {what} = {e} still holds symbols.")
+    return mpmath.mpf(sp.Float(e, DIGITS + 10))
+
+
+class NumericTrace:
+    """A symbolic trace ``st`` (``symbolic.SymbolicTrace``) with numbers for every symbol: the
+    accessors of ``Trace``, in float64 and shaped as ``Network.backprop``'s (vectors 1-D,
+    gradients shaped like params)."""
+
+    def __init__(self, st, values: dict):
+        self._st, self.m = st, st.m
+        self._values = values
+
+    def _floats(self, A, shape) -> np.ndarray:
+        entries = list(A) if isinstance(A, sp.MatrixBase) else [A]
+        out = np.array(evaluate(entries, self._values), dtype=np.float64).reshape(shape)
+        out.flags.writeable = False
+        return out
+
+    def _matrix(self, A) -> np.ndarray:
+        return self._floats(A, A.shape)
+
+    def _vec(self, A) -> np.ndarray:
+        return self._floats(A, (len(A),))
+
+    def z(self, j: int) -> np.ndarray:
+        return self._vec(self._st.z(j))
+
+    def D(self, j: int) -> np.ndarray:
+        return self._matrix(self._st.D(j))
+
+    def local_D_z(self, j: int) -> np.ndarray:
+        return self._matrix(self._st.local_D_z(j))
+
+    def local_D_W(self, j: int) -> np.ndarray:
+        return self._matrix(self._st.local_D_W(j))
+
+    def D_W(self, j: int) -> np.ndarray:
+        return self._matrix(self._st.D_W(j))
+
+    def grad(self, j: int) -> np.ndarray:
+        return self._floats(self._st.grad(j), self._st.network.layers[j - 1].params.shape)
+
+    def dL_dz(self, j: int) -> np.ndarray:
+        return self._vec(self._st.dL_dz(j))
+
+    @property
+    def grad_yhat(self) -> np.ndarray:
+        return self._vec(self._st.grad_yhat)
+
+    @property
+    def loss(self) -> float:
+        return float(self._floats(self._st.loss, ()))
+
+    def __repr__(self) -> str:
+        return f"<NumericTrace of a symbolic trace, m = {self.m} layers, L = {self.loss:.6g}>"
