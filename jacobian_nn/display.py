@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import fmt_shape
+from ._validate import check_decimals, fmt_shape
 
 #: Parameter arrays with at most this many entries are shown with their values; larger ones
 #: by their shape only, so a 64×10 layer does not flood the notebook.
@@ -33,6 +33,7 @@ def matrix_to_text(A, decimals: int = 4) -> str:
     ⎡1.0  -3.0⎤
     ⎣0.2   1.0⎦
     """
+    decimals = check_decimals(decimals)  # every rendering passes here: one check
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)
@@ -58,6 +59,7 @@ def matrix_to_latex(A, decimals: int = 4) -> str:
     >>> matrix_to_latex(np.array([0.7, 0.3]), 1)
     '\\begin{bmatrix} 0.7 \\\\ 0.3 \\end{bmatrix}'
     """
+    decimals = check_decimals(decimals)  # every rendering passes here: one check
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)

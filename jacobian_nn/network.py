@@ -173,8 +173,9 @@ class Network(Composite):
             return layer._f(P, Z)
         except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
             raise ValueError(f"{self.locate(j)}: {err}") from None
-        except TypeError as err:  # from a user's own forward, whose message names no layer
-            raise TypeError(f"{self.locate(j, named=True)}: {err}") from err
+        except TypeError as err:  # from a user's own forward, whose message may name no layer
+            named = not str(err).startswith(layer.describe())
+            raise TypeError(f"{self.locate(j, named=named)}: {err}") from err
 
     # -- lecture 000's algorithm, one example, every matrix kept --
     def chain(self, x, params: bool = True) -> Chain:
