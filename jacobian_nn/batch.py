@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import _kernels, _memory
+from . import _kernels, _memory, progress
 from ._validate import all_finite
 from .losses import Loss
 
@@ -173,7 +173,7 @@ class Batch:
         if mode == "lecture":  # lecture 000 per example, summed as it goes: memory stays O(1) in n
             Y = self._targets(net.forward_pass(self.X)[-1])  # a wrong Y is named whole
             value, sums = 0.0, [np.zeros(np.shape(layer.params)) for layer in net.layers]
-            for i, (x, y) in enumerate(zip(self.X, Y, strict=True)):
+            for i, (x, y) in enumerate(progress.examples(zip(self.X, Y, strict=True), n)):
                 tr = _for_example(i, net.backprop, x, y, self.loss)
                 value += tr.loss
                 for j, s in enumerate(sums, 1):
