@@ -170,16 +170,27 @@ def _require_probability_targets(loss: Loss, Y: np.ndarray) -> None:
         )
 
 
-def _require_unsaturated(loss: Loss, bad: np.ndarray, value: str, fused: str, head: str) -> None:
-    """A probability of exactly 0 where the target needs more (σ(40) = 1 in float64) makes the
-    loss +inf and its gradient ±inf, and the head's derivative 0 there: ∞ · 0 is NaN."""
+def _overflows(c: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Where c > 0 and c / p is not a finite float64: p = 0, or p subnormal (e^{−740})."""
+    return (c > 0) & (p * np.finfo(np.float64).max < c)
+
+
+def _require_unsaturated(loss: Loss, Yhat: np.ndarray, bad: np.ndarray, fused: str,
+                         head: str) -> None:
+    """A probability of 0 where the target needs more (σ(40) = 1 in float64) makes the loss
+    +inf and its gradient ±inf, and the head's derivative 0 there: ∞ · 0 is NaN. A subnormal
+    one (softmax's e^{−740}) has a finite loss but the same infinite ∇_ŷL = −y/ŷ."""
     if np.any(bad):
         i, k = (int(a) for a in np.argwhere(bad)[0])
+        p = float(Yhat[i, k])
+        side = 0 if p < 0.5 else 1
+        what = (f"exactly {side}" if p == side else
+                f"{p:.3g}, so close to {side} that the gradient overflows float64")
         raise DomainError(
-            f"{loss!r}: ŷ is exactly {value} (a saturated {head}) at example i = {i}, output "
-            f"{k}, where the target needs the other side: the loss is infinite there and its "
-            f"gradient undefined in float64. Drop the final {head} and use {fused} on the raw "
-            "scores: it computes the same loss stably."
+            f"{loss!r}: ŷ is {what} (a saturated {head}) at example i = {i}, output {k}, where "
+            "the target needs the other side: the loss's gradient is infinite or undefined "
+            f"there in float64. Drop the final {head} and use {fused} on the raw scores: it "
+            "computes the same loss stably."
         )
 
 
@@ -202,7 +213,7 @@ class CrossEntropy(Loss):
                 f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
                 "Softmax, or use SoftmaxCrossEntropy on raw scores)."
             )
-        _require_unsaturated(self, (Yhat == 0) & (Y > 0), "0", "SoftmaxCrossEntropy()",
+        _require_unsaturated(self, Yhat, _overflows(Y, Yhat), "SoftmaxCrossEntropy()",
                              "Softmax")
 
     def values(self, Yhat, Y):
@@ -284,8 +295,8 @@ class BinaryCrossEntropy(Loss):
             raise DomainError(
                 f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
             )
-        _require_unsaturated(self, ((Yhat == 0) & (Y > 0)) | ((Yhat == 1) & (Y < 1)),
-                             "0 or 1", "SigmoidBinaryCrossEntropy()", "Sigmoid")
+        _require_unsaturated(self, Yhat, _overflows(Y, Yhat) | _overflows(1.0 - Y, 1.0 - Yhat),
+                             "SigmoidBinaryCrossEntropy()", "Sigmoid")
 
     def values(self, Yhat, Y):
         special = _kernels.special()
