@@ -10,8 +10,10 @@ bound their largest array before they allocate it:
   (``require_fits``).
 
 The limit is ``array_limit()``: 1/8 of the available memory (a backward step holds D^(j+1),
-D^(j) and a temporary or two of that size at once), or the environment variable
-``JACOBIAN_NN_MEMORY_LIMIT`` in bytes, which tests set to a few KiB instead of allocating GiBs.
+D^(j) and a temporary or two of that size at once) but at least 64 MiB, or the environment
+variable ``JACOBIAN_NN_MEMORY_LIMIT`` in bytes, which tests set to a few KiB instead of
+allocating GiBs. ``fits`` answers for arrays up to 64 MiB without reading /proc, so a training
+step on a small network pays nothing for the guard.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import contextlib
 import os
 
 ENV_LIMIT = "JACOBIAN_NN_MEMORY_LIMIT"
-MEMORY_SHARE = 8  # the largest array may take 1/8 of the available memory
+MEMORY_SHARE = 8  # the largest array may take 1/8 of the available memory …
+MIN_LIMIT = 64 * 2**20  # … but never less than 64 MiB
 UNKNOWN_LIMIT = 2 * 2**30  # where the available memory cannot be read
 GIB = 2**30
 
@@ -29,9 +32,17 @@ class MemoryLimitError(MemoryError):
     """A result would not fit in memory: refused before anything was allocated."""
 
 
+def fits(n_bytes: int) -> bool:
+    """Whether an array of ``n_bytes`` is within ``array_limit()``."""
+    if n_bytes <= MIN_LIMIT and ENV_LIMIT not in os.environ:
+        return True  # within any limit but a set one: no need to read the free memory
+    return n_bytes <= array_limit()
+
+
 def array_limit() -> int:
     """The most bytes one array of a batch computation may take: ``JACOBIAN_NN_MEMORY_LIMIT``
-    if set, else 1/8 of ``available_memory()`` (2 GiB where that is unknown)."""
+    if set, else 1/8 of ``available_memory()`` but at least 64 MiB (2 GiB where the available
+    memory is unknown)."""
     text = os.environ.get(ENV_LIMIT)
     if text is not None:
         try:
@@ -42,7 +53,7 @@ def array_limit() -> int:
             raise ValueError(f"{ENV_LIMIT} must be a whole number of bytes ≥ 1, got {text!r}.")
         return limit
     available = available_memory()
-    return UNKNOWN_LIMIT if available is None else max(1, available // MEMORY_SHARE)
+    return UNKNOWN_LIMIT if available is None else max(MIN_LIMIT, available // MEMORY_SHARE)
 
 
 def describe_limit() -> str:
@@ -58,7 +69,7 @@ def gib(n_bytes: int) -> str:
 
 def require_fits(n_bytes: int, what: str, hint: str) -> None:
     """Raise ``MemoryLimitError`` if ``n_bytes`` (the size of ``what``) exceeds the limit."""
-    if n_bytes > array_limit():
+    if not fits(n_bytes):
         raise MemoryLimitError(f"{what} would take {gib(n_bytes)} ({n_bytes} bytes), more than "
                                f"the limit of {describe_limit()}. {hint}")
 
@@ -84,6 +95,8 @@ def require_per_example_gradients_fit(n: int, d: int) -> None:
 def row_chunks(n: int, bytes_per_row: int) -> list[slice]:
     """Slices of rows 0 … n−1 such that each chunk's array of ``bytes_per_row`` per row fits
     the limit (at least one row per chunk); one slice covering everything when all of it fits."""
+    if fits(n * bytes_per_row):
+        return [slice(0, n)]
     size = max(1, array_limit() // max(bytes_per_row, 1))
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 

@@ -183,3 +183,20 @@ def test_a_bad_memory_limit_setting_is_named(monkeypatch, text):
     monkeypatch.setenv(LIMIT, text)
     with raises(ValueError, f"{LIMIT} must be a whole number of bytes ≥ 1, got {text!r}"):
         jnn.mlp([2, 3, 1]).gradients(np.ones((2, 2)), np.ones((2, 1)), jnn.SquaredError())
+
+
+def test_small_arrays_never_read_the_free_memory_and_the_limit_has_a_floor(monkeypatch):
+    monkeypatch.delenv(LIMIT, raising=False)
+
+    def unreadable():
+        raise AssertionError("read the free memory for a small batch")
+
+    monkeypatch.setattr(_memory, "available_memory", unreadable)
+    net = jnn.mlp([3, 8, 2])
+    X, Y = np.ones((50, 3)), np.zeros((50, 2))
+    assert np.isfinite(net.gradients(X, Y, jnn.SquaredError())[0])
+    net.jacobians(X)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 100 * 2**20)  # 100 MiB free
+    assert _memory.array_limit() == 64 * 2**20  # not 12.5 MiB: 1/8, but at least 64 MiB
+    monkeypatch.setattr(_memory, "available_memory", lambda: None)
+    assert _memory.array_limit() == 2 * 2**30
