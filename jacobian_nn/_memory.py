@@ -101,12 +101,17 @@ def row_chunks(n: int, bytes_per_row: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def summed_over_row_chunks(n: int, bytes_per_row: int, fn) -> list:
-    """Σ over the chunks ``rows`` of ``row_chunks(n, bytes_per_row)`` of ``fn(rows)``, a list of
-    arrays added entry by entry: a sum over examples computed a chunk at a time."""
+def summed_over_row_chunks(arrays: list, bytes_per_row: int, fn) -> list:
+    """``fn(*arrays)`` for arrays whose rows are the n examples, where an array of
+    ``bytes_per_row`` per example fits; otherwise Σ over the chunks ``rows`` of
+    ``row_chunks(n, bytes_per_row)`` of ``fn(*(a[rows] for a in arrays))``, lists of arrays
+    added entry by entry: a sum over examples computed a chunk at a time."""
+    n = arrays[0].shape[0]
+    if fits(n * bytes_per_row):  # the usual case, without slicing anything
+        return fn(*arrays)
     total = None
     for rows in row_chunks(n, bytes_per_row):
-        part = fn(rows)
+        part = fn(*(a[rows] for a in arrays))
         total = part if total is None else [t + p for t, p in zip(total, part, strict=True)]
     return total
 

@@ -187,12 +187,11 @@ class Batch:
         # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
             grads = backward(net.layers, zs, G)[0]
-        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last; in row chunks whose D · D^(j) (r, h_m,
-            # h_j) fits the memory limit (_memory), each adding its share of the mean
-            h_m, widest = G.shape[1], max(Z.shape[1] for Z in zs[:-1])
-            grads = _memory.summed_over_row_chunks(n, 8 * h_m * widest, lambda r: backward(
-                net.layers, [Z[r] for Z in zs], _kernels.identity_stack(r.stop - r.start, h_m),
-                G=G[r])[0])
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last; in row chunks if D · D^(j) (n, h_m, h_j)
+            # would not fit in memory (_memory), each chunk adding its share of the mean
+            grads = _memory.summed_over_row_chunks(
+                [G, *zs], 8 * G.shape[1] * max(Z.shape[1] for Z in zs[:-1]),
+                lambda G, *zs: backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0])
         return value, grads
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
