@@ -19,7 +19,17 @@ See docs/conventions.md for how lectures 001–004's conventions map onto these.
 
 import importlib
 
-from . import curvature, datasets, examples, exercises, handcheck, io, stepthrough, visualize
+from . import (
+    curvature,
+    datasets,
+    examples,
+    exercises,
+    handcheck,
+    io,
+    progress,
+    stepthrough,
+    visualize,
+)
 from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
@@ -57,7 +67,8 @@ __all__ = [
     "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "SquaredError", "Swish",
     "Tanh", "Trace", "WorkedExample", "check_jacobians", "costs", "curvature", "custom_layer",
     "datasets", "examples", "exercises", "handcheck", "io", "load", "matrix_to_latex",
-    "matrix_to_text", "mlp", "numerical_jacobian", "show_matrix", "stepthrough", "visualize",
+    "matrix_to_text", "mlp", "numerical_jacobian", "progress", "show_matrix", "stepthrough",
+    "visualize",
 ]
 __version__ = "0.1.0"
 

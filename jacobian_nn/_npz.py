@@ -22,7 +22,6 @@ Anything else a damaged file makes zipfile or numpy raise is reported as Network
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import stat
@@ -30,6 +29,8 @@ import zipfile
 
 import numpy as np
 from numpy.lib import format as npy_format
+
+from . import _memory
 
 MAX_BYTES = 4 * 2**30  # the fixed cap of byte_limit()
 MEMORY_SHARE = 16  # byte_limit() ≤ available memory / 16: headroom for copies and zip metadata
@@ -117,49 +118,8 @@ def _require_zip(fh, path: str) -> None:
 
 def byte_limit() -> int:
     """The most bytes ``load`` reads: min(4 GiB, available memory / 16)."""
-    available = _available_memory()
+    available = _memory.available_memory()
     return MAX_BYTES if available is None else min(MAX_BYTES, available // MEMORY_SHARE)
-
-
-def _available_memory() -> int | None:
-    """The smallest of the memory the kernel says is available, the cgroup's remaining limit
-    and the address space RLIMIT_AS leaves; None where none of them can be read."""
-    found = [_meminfo_available(), _cgroup_remaining(), _rlimit_remaining()]
-    known = [n for n in found if n is not None]
-    return min(known) if known else None
-
-
-def _meminfo_available() -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/meminfo", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return None
-
-
-def _cgroup_remaining() -> int | None:
-    with contextlib.suppress(OSError, ValueError):
-        with open("/sys/fs/cgroup/memory.max", "rb") as fh:
-            cap = fh.read().strip()
-        if cap != b"max":
-            with open("/sys/fs/cgroup/memory.current", "rb") as fh:
-                return max(0, int(cap) - int(fh.read()))
-    return None
-
-
-def _rlimit_remaining() -> int | None:
-    with contextlib.suppress(ImportError, OSError, ValueError):
-        import resource  # Unix only
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            with open("/proc/self/statm", "rb") as fh:
-                used = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            return max(0, soft - used)
-    return None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from ._kernels import all_finite
 
 
-def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool = True,
+def as_real_array(a, name: str, *, ndim: tuple[int, ...] | None = (1, 2), finite: bool = True,
                   nonempty: bool = False, hint: str = ""):
     """Return `a` as a float64 ndarray, or raise a clear TypeError/ValueError.
 
@@ -25,8 +25,8 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         when it already is a float64 array, and callers never write to the result.
     name : str
         How the message names the input, e.g. ``"z^(0)"`` or ``"layer 2 (Linear) input"``.
-    ndim : tuple of int
-        Allowed numbers of dimensions.
+    ndim : tuple of int, or None
+        Allowed numbers of dimensions (None: any).
     finite : bool
         Reject NaN and infinity.
     nonempty : bool
@@ -57,8 +57,11 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
     if arr.dtype.kind not in "biufm":  # numbers (timedelta64 counts as one) and booleans
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}.")
-    if arr.ndim not in ndim:
+    if ndim is not None and arr.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
+        if arr.ndim == 0:  # net(3.0): say how to write it, not only that shape () is wrong
+            raise ValueError(f"{name} must be {allowed}, got the single number "
+                             f"{bracketed(arr, 0)}: write {bracketed(arr, min(ndim))}.")
         raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}.{hint}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must have at least one entry on every axis, got shape "
@@ -71,6 +74,11 @@ def as_real_array(a, name: str, *, ndim: tuple[int, ...] = (1, 2), finite: bool 
             "NaN and infinity cannot be differentiated through."
         )
     return arr
+
+
+def bracketed(number: np.ndarray, depth: int) -> str:
+    """A 0-d array written inside ``depth`` brackets, as a user would type it: [3.0], [[3.0]]."""
+    return "[" * depth + repr(number.item()) + "]" * depth
 
 
 def positive_float(value, name: str) -> float:

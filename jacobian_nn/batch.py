@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _memory, progress
 from .losses import Loss
 
 MODES = ("lecture", "jacobian", "reverse")
@@ -174,7 +174,7 @@ class Batch:
         if mode == "lecture":  # lecture 000 per example, summed as it goes: memory stays O(1) in n
             Y = self._targets(net.forward_pass(self.X)[-1])  # a wrong Y is named whole
             value, sums = 0.0, [np.zeros(np.shape(layer.params)) for layer in net.layers]
-            for i, (x, y) in enumerate(zip(self.X, Y, strict=True)):
+            for i, (x, y) in enumerate(progress.examples(zip(self.X, Y, strict=True), n)):
                 tr = _for_example(i, net.backprop, x, y, self.loss)
                 value += tr.loss
                 for j, s in enumerate(sums, 1):
@@ -188,8 +188,11 @@ class Batch:
         # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
             grads = backward(net.layers, zs, G)[0]
-        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last
-            grads = backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0]
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last; in row chunks if D · D^(j) (n, h_m, h_j)
+            # would not fit in memory (_memory), each chunk adding its share of the mean
+            grads = _memory.summed_over_row_chunks(
+                [G, *zs], 8 * G.shape[1] * max(Z.shape[1] for Z in zs[:-1]),
+                lambda G, *zs: backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0])
         return value, grads
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:

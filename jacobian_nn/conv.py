@@ -67,6 +67,9 @@ class Conv1D(Layer):
         w = as_real_array(w, "Conv1D: kernel w", ndim=(1,))
         if w.shape[0] == 0:
             raise ValueError("Conv1D: the kernel w must have length M ≥ 1, got an empty array.")
+        if not isinstance(padding, str):  # an array here would fail later, in `in` or in save
+            raise TypeError(f"Conv1D: padding must be one of the names {PADDINGS}, got "
+                            f"{padding!r}.")
         if padding not in PADDINGS:
             raise ValueError(f"Conv1D: padding must be one of {PADDINGS}, got {padding!r}.")
         super().__init__(w)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validate import as_real_array
+from ._validate import as_real_array, positive_int
 from .layers import Layer
 
 
@@ -29,6 +29,10 @@ class CustomLayer(Layer):
     def __init__(self, forward: Callable, D_z: Callable, D_W: Callable | None, params,
                  name: str, in_size: int | None, out_size: int | None,
                  symbolic: Callable | None = None):
+        if not isinstance(name, str):
+            raise TypeError(f"custom_layer: name must be a string, got {name!r}.")
+        in_size, out_size = (None if s is None else positive_int(s, f"custom_layer {name!r}: {w}")
+                             for s, w in [(in_size, "in_size (k)"), (out_size, "out_size (h)")])
         for what, fn in [("forward", forward), ("D_z", D_z)]:
             if not callable(fn):
                 raise TypeError(f"custom_layer {name!r}: {what} must be a function, got {fn!r}.")
@@ -56,13 +60,15 @@ class CustomLayer(Layer):
     def __repr__(self) -> str:
         return f"custom_layer({self.name!r}, params of shape {self._params.shape})"
 
-    @staticmethod
-    def _call(fn: Callable, z: np.ndarray, P: np.ndarray) -> np.ndarray:
-        """Run one of the user's functions on copies, so it can never change our arrays."""
-        return np.asarray(fn(z.copy(), P.copy()), dtype=np.float64)
+    def _call(self, fn: Callable, what: str, z: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """Run one of the user's functions on copies, so it can never change our arrays; what
+        it returns must be real numbers (strings or complex would fail later, unexplained)."""
+        return as_real_array(fn(z.copy(), P.copy()),
+                             f"{self.describe()}: what {what}(z, W) returned", ndim=None,
+                             finite=False)
 
     def _one(self, P: np.ndarray, z: np.ndarray) -> np.ndarray:
-        out = self._call(self._forward, z, P)
+        out = self._call(self._forward, "forward", z, P)
         if out.ndim != 1:
             raise ValueError(f"{self.describe()}: forward(z, W) must return a vector f(z) ∈ R^h, "
                              f"got shape {out.shape}.")
@@ -72,7 +78,7 @@ class CustomLayer(Layer):
         return self._one(P, Z) if Z.ndim == 1 else np.stack([self._one(P, z) for z in Z])
 
     def _jacobian(self, fn: Callable, what: str, z: np.ndarray, cols: int, layout: str):
-        J = self._call(fn, z, self._params)
+        J = self._call(fn, what, z, self._params)
         h = self._one(self._params, z).shape[0]
         if J.shape != (h, cols):
             flip = " (transposed?)" if J.shape == (cols, h) else ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import summary
-from ._validate import fmt_shape
+from ._validate import check_decimals, fmt_shape
 
 
 def _fmt(v: float, decimals: int) -> str:
@@ -60,6 +60,7 @@ def matrix_to_text(A, decimals: int = 4, full: bool = False) -> str:
     [0  1  2  ⋯  17  18  19]
     (R^20 by its corners; largest |entries| [19] = 19, [18] = 18, [17] = 17; full=True shows all)
     """
+    decimals = check_decimals(decimals)  # every rendering passes here: one check
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)
@@ -94,6 +95,7 @@ def matrix_to_latex(A, decimals: int = 4, full: bool = False) -> str:
     >>> matrix_to_latex(np.array([0.7, 0.3]), 1)
     '\\begin{bmatrix} 0.7 \\\\ 0.3 \\end{bmatrix}'
     """
+    decimals = check_decimals(decimals)  # every rendering passes here: one check
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 0:
         return _fmt(float(A), decimals)

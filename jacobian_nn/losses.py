@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from ._validate import as_real_array
+from ._validate import as_real_array, bracketed
 
 
 class DomainError(ValueError):
@@ -28,6 +28,7 @@ def require_loss(loss) -> None:
             f"loss must be a jacobian_nn loss such as HalfSquaredError(), got {loss!r}."
         )
 
+TARGET_SUM_TOL = 1e-6  # |Σ_k y_k − 1| a cross-entropy target may have: rounding, not a 2nd label
 _ONE_EXAMPLE = " L(ŷ, y) scores one example; Network.gradients(X, Y, loss) takes a batch."
 
 
@@ -61,22 +62,28 @@ class Loss:
     def targets(self, Yhat: np.ndarray, y, single: bool = False) -> np.ndarray:
         """Validate targets against predictions Ŷ (n, h); return Y as (n, h) float64.
 
-        ``single``: y is one example's target (shape (h,), or a number for h = 1)."""
+        ``single``: y is one example's target, shape (h,). A bare number is refused even for
+        h = 1 (as x is): y ∈ R^1 is written [y]."""
         n, h = Yhat.shape
         Y = as_real_array(y, f"{self!r}: target y", ndim=(0, 1) if single else (1, 2))
+        number = single and Y.ndim == 0
         if single:
             Y = Y.reshape(1, -1)
         elif Y.ndim == 1 and h == 1:
             Y = Y[:, None]
-        if Y.shape != (n, h):
+        if number or Y.shape != (n, h):
             expected = f"y ∈ R^{h}" if single else f"Y of shape ({n}, {h})"
+            got = (f"the single number {bracketed(np.asarray(y), 0)}" if number
+                   else f"shape {Y.shape if not single else np.shape(y)}")
             # One number per example looks like a class label: (n,), (n, 1), or y of size 1.
             labels = np.size(y) == 1 if single else (Y.ndim == 1 or Y.shape[1] == 1)
             hint = " Class labels must be one-hot rows: see jacobian_nn.datasets.one_hot." \
                 if h > 1 and labels else ""
+            if number and h == 1:
+                got += f": write {bracketed(np.asarray(y), 1)}"
             raise ValueError(
                 f"{self!r}: the network outputs ŷ ∈ R^{h}, so it needs {expected}; "
-                f"got shape {Y.shape if not single else np.shape(y)}.{hint}"
+                f"got {got}.{hint}"
             )
         self.check_values(Yhat, Y)
         return Y
@@ -144,29 +151,53 @@ class HalfSquaredError(Loss):
         return np.broadcast_to(np.eye(h), (n, h, h))  # I for every example, not copied
 
 
-def _require_nonnegative_targets(loss: Loss, Y: np.ndarray) -> None:
+def _require_probability_targets(loss: Loss, Y: np.ndarray) -> None:
+    """Cross-entropy compares ŷ with a distribution y: y_k ≥ 0 and Σ_k y_k = 1 (to rounding).
+    A row such as [1, 1] is no distribution; the loss would silently count both classes."""
     if np.any(Y < 0):
         raise ValueError(
             f"{loss!r}: targets y must be probabilities or one-hot rows (y_k ≥ 0); "
             f"got y_k = {Y[Y < 0][0]}."
         )
+    sums = _kernels.row_sums(Y)
+    bad = np.abs(sums - 1.0) > TARGET_SUM_TOL
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{loss!r}: a target y must be a probability vector (Σ_k y_k = 1), such as a "
+            f"one-hot row; example i = {i} has Σ_k y_k = {sums[i]:.10g}. For several labels "
+            "that can be on at once use BinaryCrossEntropy()."
+        )
 
 
-def _require_unsaturated(loss: Loss, bad: np.ndarray, value: str, fused: str, head: str) -> None:
-    """A probability of exactly 0 where the target needs more (σ(40) = 1 in float64) makes the
-    loss +inf and its gradient ±inf, and the head's derivative 0 there: ∞ · 0 is NaN."""
+def _overflows(c: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Where c > 0 and c / p is not a finite float64: p = 0, or p subnormal (e^{−740})."""
+    return (c > 0) & (p * np.finfo(np.float64).max < c)
+
+
+def _require_unsaturated(loss: Loss, Yhat: np.ndarray, bad: np.ndarray, fused: str,
+                         head: str) -> None:
+    """A probability of 0 where the target needs more (σ(40) = 1 in float64) makes the loss
+    +inf and its gradient ±inf, and the head's derivative 0 there: ∞ · 0 is NaN. A subnormal
+    one (softmax's e^{−740}) has a finite loss but the same infinite ∇_ŷL = −y/ŷ."""
     if np.any(bad):
         i, k = (int(a) for a in np.argwhere(bad)[0])
+        p = float(Yhat[i, k])
+        side = 0 if p < 0.5 else 1
+        what = (f"exactly {side}" if p == side else
+                f"{p:.3g}, so close to {side} that the gradient overflows float64")
         raise DomainError(
-            f"{loss!r}: ŷ is exactly {value} (a saturated {head}) at example i = {i}, output "
-            f"{k}, where the target needs the other side: the loss is infinite there and its "
-            f"gradient undefined in float64. Drop the final {head} and use {fused} on the raw "
-            "scores: it computes the same loss stably."
+            f"{loss!r}: ŷ is {what} (a saturated {head}) at example i = {i}, output {k}, where "
+            "the target needs the other side: the loss's gradient is infinite or undefined "
+            f"there in float64. Drop the final {head} and use {fused} on the raw scores: it "
+            "computes the same loss stably."
         )
 
 
 class CrossEntropy(Loss):
     """L = −Σ_k y_k log ŷ_k for probabilities ŷ; ∇_ŷ L = −y / ŷ (entries with y_k = 0 are 0).
+
+    The target y must be a probability vector (y_k ≥ 0, Σ_k y_k = 1 to within 1e-6).
 
     Where ŷ_k = 0 but y_k > 0 the loss is +inf: feed scores to ``SoftmaxCrossEntropy``
     instead of probabilities when outputs can saturate.
@@ -176,13 +207,13 @@ class CrossEntropy(Loss):
     formula_latex = r"-\sum_k y_k \log \hat y_k"
 
     def check_values(self, Yhat, Y):
-        _require_nonnegative_targets(self, Y)
+        _require_probability_targets(self, Y)
         if np.any(Yhat < 0) or np.any(Yhat > 1):
             raise DomainError(
                 f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
                 "Softmax, or use SoftmaxCrossEntropy on raw scores)."
             )
-        _require_unsaturated(self, (Yhat == 0) & (Y > 0), "0", "SoftmaxCrossEntropy()",
+        _require_unsaturated(self, Yhat, _overflows(Y, Yhat), "SoftmaxCrossEntropy()",
                              "Softmax")
 
     def values(self, Yhat, Y):
@@ -202,7 +233,8 @@ class CrossEntropy(Loss):
 class SoftmaxCrossEntropy(Loss):
     """Cross-entropy of softmax(ŷ) for scores ŷ: L = (Σ_k y_k) logΣexp(ŷ) − yᵀŷ.
 
-    ∇_ŷ L = (Σ_k y_k) softmax(ŷ) − y, which is softmax(ŷ) − y for a one-hot y. Computed with
+    ∇_ŷ L = (Σ_k y_k) softmax(ŷ) − y, which is softmax(ŷ) − y for the probability vectors y it
+    accepts (y_k ≥ 0, Σ_k y_k = 1 to within 1e-6, as for ``CrossEntropy``). Computed with
     log-sum-exp, so scores of ±1000 give finite numbers.
     """
 
@@ -216,7 +248,7 @@ class SoftmaxCrossEntropy(Loss):
                 "gradient 0. For two classes use one output with Sigmoid and "
                 "BinaryCrossEntropy(), or two outputs with one-hot targets."
             )
-        _require_nonnegative_targets(self, Y)
+        _require_probability_targets(self, Y)
 
     def values(self, Yhat, Y):
         return self.values_and_grads(Yhat, Y)[0]
@@ -263,8 +295,8 @@ class BinaryCrossEntropy(Loss):
             raise DomainError(
                 f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
             )
-        _require_unsaturated(self, ((Yhat == 0) & (Y > 0)) | ((Yhat == 1) & (Y < 1)),
-                             "0 or 1", "SigmoidBinaryCrossEntropy()", "Sigmoid")
+        _require_unsaturated(self, Yhat, _overflows(Y, Yhat) | _overflows(1.0 - Y, 1.0 - Yhat),
+                             "SigmoidBinaryCrossEntropy()", "Sigmoid")
 
     def values(self, Yhat, Y):
         special = _kernels.special()

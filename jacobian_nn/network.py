@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _kernels, batch, curvature, io, tangent_kernel
+from . import _kernels, _memory, batch, curvature, io, tangent_kernel
 from ._validate import as_real_array, fmt_shape
 from .activations import Elementwise, Tanh
 from .composition import Composite, reject_shared_params
@@ -178,8 +178,9 @@ class Network(Composite):
             return layer._f(P, Z)
         except ValueError as err:  # a size rule of the layer's own (Conv1D: N > M)
             raise ValueError(f"{self.locate(j)}: {err}") from None
-        except TypeError as err:  # from a user's own forward, whose message names no layer
-            raise TypeError(f"{self.locate(j, named=True)}: {err}") from err
+        except TypeError as err:  # from a user's own forward, whose message may name no layer
+            named = not str(err).startswith(layer.describe())
+            raise TypeError(f"{self.locate(j, named=named)}: {err}") from err
 
     # -- lecture 000's algorithm, one example, every matrix kept --
     def chain(self, x, params: bool = True) -> Chain:
@@ -341,7 +342,9 @@ class Network(Composite):
             ∇_{W_j} L(f_W(x_i), y_i), shaped like W_j. Their mean over i is
             ``gradients(X, Y, loss)[1]``.
         """
-        return self.check_batch(X, Y, loss).per_example_gradients()
+        b = self.check_batch(X, Y, loss)
+        _memory.require_per_example_gradients_fit(b.n, self.n_params)
+        return b.per_example_gradients()
 
     def jacobians(self, X) -> tuple[list[np.ndarray], np.ndarray]:
         """Per-example Jacobians of the whole network for a batch X (n, k).
@@ -355,6 +358,10 @@ class Network(Composite):
         """
         self.require_finite_weights()
         X = self._check_input(X, self.batch_name, ndim=(2,))
+        h_m = self.out_size(X.shape[1])
+        if h_m is None:  # a custom layer without out_size: one example's forward pass says
+            h_m = self.forward_pass(X[:1])[-1].shape[1]
+        _memory.require_jacobians_fit(*X.shape, h_m, self.n_params)
         return batch.jacobians(self, X)
 
     # -- a Network used as a layer inside another: the same loop, from the outer D --

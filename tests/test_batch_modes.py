@@ -236,6 +236,26 @@ def test_the_default_path_never_builds_a_per_example_D_W_tensor():
     assert peak < dense_bytes / 8
 
 
+def test_lecture_mode_memory_does_not_grow_with_the_number_of_examples():
+    # Per example it materialises D_{W_j} f_W (h_m × d_j): 10 · 2120 · 8 B ≈ 170 KB, summed into
+    # one gradient as it goes. Kept for all examples they would be n · h_m · d numbers; even
+    # the per-example gradients alone, n · d · 8 B, are 6.8 MB at n = 400.
+    rng = np.random.default_rng(1)
+    net = jnn.Network([jnn.Affine(rng.normal(size=(10, 200)) / 15, np.zeros(10)), jnn.Tanh(),
+                       jnn.Affine(rng.normal(size=(10, 10)) / 3, np.zeros(10))])
+    peaks = {}
+    for n in (50, 400):
+        X, Y = rng.normal(size=(n, 200)), rng.normal(size=(n, 10))
+        tracemalloc.start()
+        try:
+            net.gradients(X, Y, jnn.HalfSquaredError(), mode="lecture")
+            peaks[n] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks[400] < 1.25 * peaks[50]
+    assert peaks[400] < 400 * net.n_params * 8 / 4
+
+
 # ----------------------------------------------------------------------------------------------
 # Structured products against the dense matrices, one example at a time
 # ----------------------------------------------------------------------------------------------

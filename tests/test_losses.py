@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose
 from oracle import num_grad
 
 import jacobian_nn as jnn
+from jacobian_nn.losses import DomainError
 
 
 def test_values_by_hand():
@@ -76,6 +77,27 @@ def test_binary_cross_entropy_at_saturation():
     # Nearly saturated: finite and equal to the closed form −y/ŷ + (1 − y)/(1 − ŷ).
     yhat, y = np.array([1 - 1e-12, 1e-12]), np.array([0.3, 0.6])
     assert_allclose(loss.grad(yhat, y), -y / yhat + (1 - y) / (1 - yhat), rtol=1e-6)
+
+
+@pytest.mark.parametrize("score", [740.0, 745.0])
+def test_a_probability_whose_gradient_overflows_is_a_saturated_head_too(score):
+    # softmax([s, 0]) = [1, e^{−s}]: e^{−740} ≈ 4.2e-322 is subnormal, y/ŷ = 0.5 · 2.4e321 is
+    # inf, and inf · D_z softmax would be NaN; e^{−745} rounds to 0 itself. Both are named.
+    net = jnn.Network([jnn.Linear([[score], [0.0]]), jnn.Softmax()])
+    assert 0.0 <= net([1.0])[1] < 1e-320
+    for call in (lambda: net.backprop([1.0], [0.5, 0.5], jnn.CrossEntropy()),
+                 lambda: net.gradients([[1.0]], [[0.5, 0.5]], jnn.CrossEntropy(), mode="reverse"),
+                 lambda: jnn.CrossEntropy().grad(net([1.0]), [0.5, 0.5])):
+        with pytest.raises(DomainError, match=r"output 1.*SoftmaxCrossEntropy\(\) on the raw"):
+            call()
+    # σ(−740) is subnormal too: against y = 1 the gradient −y/ŷ overflows
+    sig = jnn.Network([jnn.Linear([[score]]), jnn.Sigmoid()])
+    with pytest.raises(DomainError, match=r"SigmoidBinaryCrossEntropy\(\) on the raw"):
+        sig.backprop([-1.0], [1.0], jnn.BinaryCrossEntropy())
+    # far from overflow it is an ordinary, finite probability: y/ŷ = 0.5 · e^{700}
+    small = jnn.Network([jnn.Linear([[700.0], [0.0]]), jnn.Softmax()])
+    grad = small.backprop([1.0], [0.5, 0.5], jnn.CrossEntropy()).grad(1)
+    assert_allclose(grad, [[0.5], [-0.5]], rtol=1e-12)  # softmax(ŷ) − y times x, by hand
 
 
 def test_cross_entropy_ignores_zero_targets_even_at_zero_probability():

@@ -1,9 +1,12 @@
 """Property-based tests: random architectures against numerical differentiation.
 
-An architecture is any mix of the layer kinds (including a nested Network), sizes 1–8, depth
-1–6; hypothesis draws the kinds and sizes, and a seed from which numpy draws the weights and
-inputs. Every reference value is computed independently: by ``numerical_jacobian`` (scipy's
-adaptive central differences in float64), or by evaluating the network row by row.
+An architecture is any mix of the layer kinds (including a nested Network, a Concat, and
+custom layers that state no sizes, also inside those), sizes 1–8, depth 1–6; hypothesis draws
+the kinds and sizes, and a seed from which numpy draws the weights and inputs. Every reference
+value is computed independently: by ``numerical_jacobian`` (scipy's adaptive central
+differences in float64), or by evaluating the network row by row. Saturating heads (Sigmoid +
+BinaryCrossEntropy, Softmax + CrossEntropy on scores up to thousands) must give the fused loss's
+gradient, itself checked against the numerical one, or a DomainError naming the fused loss.
 
 ReLU and LeakyReLU are not differentiable at 0. Draws where any of their inputs lies within
 ``KINK_MARGIN`` of 0 are rejected with ``assume``, and finite differences start at
@@ -16,8 +19,10 @@ import os
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from oracle import flat
 
 import jacobian_nn as jnn
+from jacobian_nn.losses import DomainError
 
 KINK_MARGIN = 1e-2
 STEP = 1e-4
@@ -31,14 +36,35 @@ def atol_for(values) -> float:
 
 LEAF_KINDS = ("Linear", "Affine", "Bias", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity",
               "Swish", "Softmax")
+# custom_layer without in_size/out_size: the network learns their sizes only by running them
+CUSTOM_KINDS = ("custom a ⊙ z", "custom [sin z; z²/2]")
 KINKED = (jnn.ReLU, jnn.LeakyReLU)
 sizes = st.integers(1, 8)
 
 
+def custom_scale(k: int, rng: np.random.Generator) -> jnn.Layer:
+    """f(z) = a ⊙ z with params a ∈ R^k: D_z f = diag(a), D_a f = diag(z)."""
+    return jnn.custom_layer(lambda z, a: a * z, lambda z, a: np.diag(a),
+                            lambda z, a: np.diag(z), params=rng.normal(0.0, 1.0, k),
+                            name="a ⊙ z")
+
+
+def custom_stack() -> jnn.Layer:
+    """f(z) = [sin z; z²/2] ∈ R^{2k}, no params: D_z f = [diag(cos z); diag(z)]."""
+    return jnn.custom_layer(lambda z, W: np.concatenate([np.sin(z), 0.5 * z * z]),
+                            lambda z, W: np.vstack([np.diag(np.cos(z)), np.diag(z)]),
+                            name="[sin z; z²/2]")
+
+
 @st.composite
-def leaf_layer(draw, k: int, rng: np.random.Generator) -> jnn.Layer:
-    """One layer taking z ∈ R^k, of a drawn kind, with weights from ``rng``."""
-    kind = draw(st.sampled_from(LEAF_KINDS))
+def leaf_layer(draw, k: int, rng: np.random.Generator, custom: bool = True) -> jnn.Layer:
+    """One layer taking z ∈ R^k, of a drawn kind, with weights from ``rng``; ``custom`` allows
+    the custom layers (which cannot be saved)."""
+    kind = draw(st.sampled_from(LEAF_KINDS + (CUSTOM_KINDS if custom else ())))
+    if kind == "custom a ⊙ z":
+        return custom_scale(k, rng)
+    if kind == "custom [sin z; z²/2]":
+        return custom_stack() if k <= 4 else custom_scale(k, rng)  # sizes stay ≤ 8
     if kind in ("Linear", "Affine"):
         h = draw(sizes)
         W = rng.normal(0.0, 1.5 / np.sqrt(k), (h, k))
@@ -53,21 +79,25 @@ def leaf_layer(draw, k: int, rng: np.random.Generator) -> jnn.Layer:
 
 
 @st.composite
-def networks(draw, max_depth: int = 6):
+def networks(draw, max_depth: int = 6, custom: bool = True):
     """(net, k, rng): a random Network (depth 1–max_depth, sizes 1–8) taking x ∈ R^k, and
-    the rng for its inputs."""
+    the rng for its inputs; ``custom`` allows custom layers."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     k = draw(sizes)
     layers = []
     for _ in range(draw(st.integers(1, max_depth))):
         size = out_size(layers, k)
-        if draw(st.integers(0, 5)) == 0:  # now and then a nested Network of 1–3 layers
+        composite = draw(st.integers(0, 7))
+        if composite == 0:  # now and then a nested Network of 1–3 layers
             inner = []
             for _ in range(draw(st.integers(1, 3))):
-                inner.append(draw(leaf_layer(out_size(inner, size), rng)))
+                inner.append(draw(leaf_layer(out_size(inner, size), rng, custom)))
             layers.append(jnn.Network(inner))
+        elif composite == 1 and size <= 4:  # or a Concat of two layers reading the same z
+            layers.append(jnn.Concat(draw(leaf_layer(size, rng, custom)),
+                                     draw(leaf_layer(size, rng, custom))))
         else:
-            layers.append(draw(leaf_layer(size, rng)))
+            layers.append(draw(leaf_layer(size, rng, custom)))
     return jnn.Network(layers), k, rng
 
 
@@ -81,11 +111,14 @@ def out_size(layers: list, k: int) -> int:
 
 
 def leaf_inputs(net: jnn.Network, x: np.ndarray):
-    """(layer, its input) for every leaf layer, descending into nested Networks."""
+    """(layer, its input) for every leaf layer, descending into nested Networks; a Concat is
+    listed itself and with both of its layers, which read its input."""
     out = []
     for layer in net.layers:
         if isinstance(layer, jnn.Network):
             out += leaf_inputs(layer, x)
+        elif isinstance(layer, jnn.Concat):
+            out += [(layer, x), (layer.f_a, x), (layer.f_b, x)]
         else:
             out.append((layer, x))
         x = layer(x)
@@ -221,9 +254,74 @@ def test_batched_jacobians_and_gradient_modes_equal_per_example_backprop(case, n
 
 
 # --------------------------------------------------------------------------------------------
+# Saturating heads
+# --------------------------------------------------------------------------------------------
+HEADS = {  # head layer, its loss, and the fused loss on the scores that computes the same
+    "sigmoid": (jnn.Sigmoid, jnn.BinaryCrossEntropy, jnn.SigmoidBinaryCrossEntropy),
+    "softmax": (jnn.Softmax, jnn.CrossEntropy, jnn.SoftmaxCrossEntropy),
+}
+
+
+def numerical_gradient(net, X, Y, loss) -> np.ndarray:
+    """∇_w (1/n) Σ_i L(f_w(x_i), y_i) by finite differences of the mean loss alone."""
+    clone = copy.deepcopy(net)
+
+    def mean_loss(w):
+        clone.params = w
+        return np.array([np.mean([loss(clone(x), y) for x, y in zip(X, Y, strict=True)])])
+
+    return jnn.numerical_jacobian(mean_loss, net.params, initial_step=STEP)[0]
+
+
+@given(net_and_x(max_depth=4), st.sampled_from(sorted(HEADS)),
+       st.sampled_from([1.0, 30.0, 300.0, 3000.0]), st.integers(1, 3))
+@settings(max_examples=40)  # each example differentiates a mean loss numerically
+def test_a_saturating_head_gives_the_fused_gradient_or_names_the_fused_loss(case, head, scale,
+                                                                           n):
+    net, x, rng = case
+    X = np.vstack([x, rng.normal(0.0, 1.0, (n - 1, x.shape[0]))])
+    assume(away_from_kinks(net, X))
+    h = net(x).shape[0]
+    assume(head == "sigmoid" or h > 1)  # softmax of one score is constant
+    head_layer, loss, fused = (f() for f in HEADS[head])
+    if head == "sigmoid":  # hard and soft targets: saturation is an error only against y
+        Y = rng.choice([0.0, 1.0, 0.3], size=(n, h))
+    else:
+        Y = rng.dirichlet(np.ones(h), size=n) if rng.random() < 0.5 else \
+            np.eye(h)[rng.integers(0, h, n)]
+    scores = jnn.Network([*copy.deepcopy(net).layers, jnn.Linear(scale * np.eye(h))])
+    # The fused loss is finite for any finite scores, and its gradient is the numerical one.
+    value, grads = scores.gradients(X, Y, fused)
+    assert np.isfinite(value) and all(np.isfinite(g).all() for g in grads)
+    if scores.n_params:
+        np.testing.assert_allclose(flat(grads), numerical_gradient(scores, X, Y, fused),
+                                   rtol=1e-5, atol=100 * atol_for(value))
+    # Head then loss: the same numbers, or an error that names the fused loss. Never NaN.
+    probabilities = jnn.Network([*scores.layers, head_layer])
+    for mode in ("lecture", "jacobian", "reverse"):
+        try:
+            value_p, grads_p = probabilities.gradients(X, Y, loss, mode=mode)
+        except DomainError as err:
+            assert f"use {fused!r} on the raw scores" in str(err)
+            continue
+        assert np.isfinite(value_p) and all(np.isfinite(g).all() for g in grads_p)
+        rounding = 0.0
+        if head == "sigmoid":  # 1 − ŷ loses digits as ŷ → 1: so does the log(1 − ŷ) of a term
+            P = probabilities(X)
+            with np.errstate(divide="ignore"):  # terms whose coefficient y or 1 − y is 0 drop
+                inverse = np.where(Y > 0, 1 / P, 0) + np.where(Y < 1, 1 / (1 - P), 0)
+            rounding = 1e-15 * float(np.sum(inverse)) / n
+        assert abs(value_p - value) <= 1e-12 * (1 + abs(value)) + rounding
+        big = max(1.0, max(float(np.max(np.abs(g), initial=0.0)) for g in grads))
+        assert grads_p[-1].shape == (0,)  # the head has no params
+        for g_p, g in zip(grads_p[:-1], grads, strict=True):
+            np.testing.assert_allclose(g_p, g, rtol=1e-7, atol=1e-10 * big)
+
+
+# --------------------------------------------------------------------------------------------
 # Save and load
 # --------------------------------------------------------------------------------------------
-@given(networks())
+@given(networks(custom=False))
 def test_save_load_round_trip_is_exact_for_any_architecture(tmp_path_factory, case):
     net, k, rng = case
     path = tmp_path_factory.mktemp("nets") / "net.npz"
@@ -241,6 +339,10 @@ def assert_same_network(a: jnn.Layer, b: jnn.Layer) -> None:
         assert len(a.layers) == len(b.layers)
         for la, lb in zip(a.layers, b.layers, strict=True):
             assert_same_network(la, lb)
+        return
+    if isinstance(a, jnn.Concat):
+        assert_same_network(a.f_a, b.f_a)
+        assert_same_network(a.f_b, b.f_b)
         return
     np.testing.assert_array_equal(a.params, b.params)
     assert a.params.shape == b.params.shape and a.params.dtype == b.params.dtype

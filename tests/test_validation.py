@@ -349,3 +349,106 @@ def test_mlp_and_the_trainer_name_a_bad_activation_or_seed():
             jnn.mlp([2, 2, 1], seed=seed)
     with raises(ValueError, "seed must be ≥ 0"):
         jnn.GradientDescent(0.1, batch_size=2, seed=-1)
+
+
+def _strings(z, W):
+    return np.array(["a"] * len(z))
+
+
+MESSAGES = {
+    # what goes in                          : (exception, fragments the message must contain)
+    "Conv1D padding: an array": (lambda: jnn.Conv1D([1.0, 2.0], padding=np.array([1, 2])),
+                                 TypeError, ["Conv1D: padding must be one of the names "
+                                             "('zeros', 'circular', 'reflect')", "got array"]),
+    "Conv1D padding: a list": (lambda: jnn.Conv1D([1.0, 2.0], padding=["zeros"]), TypeError,
+                               ["Conv1D: padding must be one of the names", "['zeros']"]),
+    "Conv1D padding: unknown name": (lambda: jnn.Conv1D([1.0, 2.0], padding="same"), ValueError,
+                                     ["Conv1D: padding must be one of", "got 'same'"]),
+    "custom forward: strings": (
+        lambda: jnn.Network([jnn.Linear(np.eye(2)),
+                             jnn.custom_layer(_strings, lambda z, W: np.eye(len(z)), name="f")]
+                            )(np.ones(2)),
+        TypeError, ["layer 2: custom layer 'f': what forward(z, W) returned must be a "
+                    "real-valued array, got dtype <U1"]),
+    "custom forward: complex": (
+        lambda: jnn.custom_layer(lambda z, W: z * 1j, lambda z, W: np.eye(len(z)), name="f")(
+            np.ones(2)),
+        TypeError, ["custom layer 'f': what forward(z, W) returned must be real, got complex"]),
+    "custom forward: None": (
+        lambda: jnn.custom_layer(lambda z, W: None, lambda z, W: np.eye(len(z)), name="f")(
+            np.ones(2)),
+        TypeError, ["custom layer 'f': what forward(z, W) returned must be a rectangular "
+                    "real-valued array, got an object array"]),
+    "custom D_z: strings": (
+        lambda: jnn.custom_layer(lambda z, W: z, _strings, name="f").D_z(np.ones(2)),
+        TypeError, ["custom layer 'f': what D_z(z, W) returned must be a real-valued array"]),
+    "custom in_size: an array": (
+        lambda: jnn.custom_layer(lambda z, W: z, lambda z, W: np.eye(len(z)),
+                                 in_size=np.array([2])),
+        TypeError, ["custom_layer 'custom': in_size (k) must be a whole number, got array([2])"]),
+    "custom out_size: 0": (
+        lambda: jnn.custom_layer(lambda z, W: z, lambda z, W: np.eye(len(z)), out_size=0),
+        ValueError, ["custom_layer 'custom': out_size (h) must be >= 1, got 0"]),
+    "custom name: not a string": (
+        lambda: jnn.custom_layer(lambda z, W: z, lambda z, W: np.eye(len(z)), name=3),
+        TypeError, ["custom_layer: name must be a string, got 3"]),
+    "network x: a number": (lambda: net(3.0), ValueError,
+                            ["z^(0) = x must be 1-D or 2-D, got the single number 3.0: "
+                             "write [3.0]"]),
+    "backprop x: a number": (lambda: net.backprop(3.0, [1.0], jnn.SquaredError()), ValueError,
+                             ["z^(0) = x must be 1-D, got the single number 3.0: write [3.0]"]),
+    "layer D_z: a number": (lambda: jnn.Tanh().D_z(2), ValueError,
+                            ["Tanh: z must be 1-D, got the single number 2: write [2]"]),
+    "loss ŷ: a number": (lambda: jnn.SquaredError()(3.0, [2.0]), ValueError,
+                         ["SquaredError(): ŷ must be 1-D, got the single number 3.0: "
+                          "write [3.0]"]),
+    "gradients X: a number": (lambda: net.gradients(3.0, [1.0], jnn.SquaredError()), ValueError,
+                              ["must be 2-D, got the single number 3.0: write [[3.0]]"]),
+    "check_jacobians z: a number": (lambda: jnn.check_jacobians(jnn.Tanh(), 0.5), ValueError,
+                                    ["z for Tanh must be 1-D, got the single number 0.5: "
+                                     "write [0.5]"]),
+    "backprop y: a number, h_m = 1": (
+        lambda: net.backprop([1.0, 2.0], 3.0, jnn.SquaredError()), ValueError,
+        ["the network outputs ŷ ∈ R^1, so it needs y ∈ R^1; got the single number 3.0: "
+         "write [3.0]"]),
+    "loss y: a number, h = 1": (lambda: jnn.HalfSquaredError()([1.0], 0.5), ValueError,
+                                ["needs y ∈ R^1; got the single number 0.5: write [0.5]"]),
+    "backprop y: a number, h_m = 3": (
+        lambda: sm_net.backprop([1.0, 2.0], 1, jnn.CrossEntropy()), ValueError,
+        ["needs y ∈ R^3; got the single number 1", "Class labels must be one-hot rows"]),
+    "SoftmaxCrossEntropy y: sums to 2": (
+        lambda: jnn.SoftmaxCrossEntropy()([1.0, 2.0], [1.0, 1.0]), ValueError,
+        ["SoftmaxCrossEntropy(): a target y must be a probability vector (Σ_k y_k = 1)",
+         "example i = 0 has Σ_k y_k = 2"]),
+    "CrossEntropy y: sums to 1.1": (
+        lambda: sm_net.gradients(X2, [[0.0, 0.0, 1.0]] * 3 + [[0.5, 0.6, 0.0]],
+                                 jnn.CrossEntropy()), ValueError,
+        ["CrossEntropy(): a target y must be a probability vector (Σ_k y_k = 1)",
+         "example i = 3 has Σ_k y_k = 1.1"]),
+    "CrossEntropy y: all zero": (lambda: jnn.CrossEntropy()([0.5, 0.5], [0.0, 0.0]),
+                                 ValueError, ["Σ_k y_k = 0"]),
+    "show_matrix decimals: -1": (lambda: jnn.show_matrix(np.eye(2), decimals=-1), ValueError,
+                                 ["decimals must be a whole number of digits after the point"]),
+    "trace display decimals: an array": (
+        lambda: net.backprop([1.0, 2.0], [0.0], jnn.SquaredError()).display(
+            decimals=np.array([2])),
+        ValueError, ["decimals must be a whole number of digits after the point"]),
+    "matrix_to_latex decimals: 2.5": (lambda: jnn.matrix_to_latex(np.eye(2), 2.5), ValueError,
+                                      ["decimals must be a whole number of digits"]),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSAGES), ids=list(MESSAGES))
+def test_no_raw_python_or_numpy_error_reaches_the_user(case):
+    call, exc, fragments = MESSAGES[case]
+    with raises(exc, *fragments):
+        call()
+
+
+def test_probability_targets_that_sum_to_one_up_to_rounding_are_accepted():
+    # 0.1 + 0.2 + 0.7 is 0.9999999999999999 in float64; a label-smoothed row as well
+    yhat = np.array([0.2, 0.3, 0.5])
+    for y in ([0.1, 0.2, 0.7], [0.9 + 0.1 / 3, 0.1 / 3, 0.1 / 3]):
+        expected = -sum(a * np.log(b) for a, b in zip(y, yhat, strict=True))
+        assert jnn.CrossEntropy()(yhat, y) == pytest.approx(expected, rel=1e-14)
+    assert np.isfinite(jnn.SoftmaxCrossEntropy()(yhat, [0.1, 0.2, 0.7]))
