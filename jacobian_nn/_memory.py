@@ -101,16 +101,14 @@ def row_chunks(n: int, bytes_per_row: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def summed_over_row_chunks(arrays: list, bytes_per_row: int, fn) -> list:
-    """``fn(*arrays)`` for arrays whose rows are the n examples, where an array of
-    ``bytes_per_row`` per example fits; otherwise Σ over the chunks ``rows`` of
-    ``row_chunks(n, bytes_per_row)`` of ``fn(*(a[rows] for a in arrays))``, lists of arrays
-    added entry by entry: a sum over examples computed a chunk at a time."""
-    n = arrays[0].shape[0]
-    if fits(n * bytes_per_row):  # the usual case, without slicing anything
+def summed_over_row_chunks(arrays: list, chunks: list[slice], fn) -> list:
+    """Σ over the ``chunks`` (from ``row_chunks``) of ``fn(*(a[rows] for a in arrays))``, for
+    arrays whose rows are the examples: a sum over examples, a chunk at a time, lists of arrays
+    added entry by entry; with one chunk, simply ``fn(*arrays)``, nothing sliced."""
+    if len(chunks) == 1:
         return fn(*arrays)
     total = None
-    for rows in row_chunks(n, bytes_per_row):
+    for rows in chunks:
         part = fn(*(a[rows] for a in arrays))
         total = part if total is None else [t + p for t, p in zip(total, part, strict=True)]
     return total

@@ -135,6 +135,7 @@ class Batch:
 
     def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss):
         self.network, self.X, self.Y, self.loss = network, X, Y, loss
+        self._chunks = None  # the "jacobian" mode's row chunks, planned at its first use
 
     @property
     def n(self) -> int:
@@ -191,9 +192,18 @@ class Batch:
         else:  # start from D^(m) = I, apply ∇_ŷLᵀ last; in row chunks if D · D^(j) (n, h_m, h_j)
             # would not fit in memory (_memory), each chunk adding its share of the mean
             grads = _memory.summed_over_row_chunks(
-                [G, *zs], 8 * G.shape[1] * max(Z.shape[1] for Z in zs[:-1]),
+                [G, *zs], self._row_chunks(G, zs),
                 lambda G, *zs: backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0])
         return value, grads
+
+    def _row_chunks(self, G: np.ndarray, zs: list[np.ndarray]) -> list[slice]:
+        """The rows the "jacobian" mode takes at once: all n, unless its largest stack
+        D · D^(j), h_m · max_j h_j numbers per example, would not fit (``_memory.row_chunks``).
+        Planned once per batch: a fit asks at every update, and the sizes never change."""
+        if self._chunks is None:
+            per_row = 8 * G.shape[1] * max(Z.shape[1] for Z in zs[:-1])
+            self._chunks = _memory.row_chunks(self.n, per_row)
+        return self._chunks
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
         """``gradients``, and a ``NonFiniteError`` saying where if a gradient is not finite
