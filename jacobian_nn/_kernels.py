@@ -48,6 +48,14 @@ def identity_stack(n: int, h: int) -> Diagonal:
     return Diagonal(n, h)
 
 
+def seed_identity(n: int, h: int):
+    """D^(m) = I_h for each of n examples, as the "jacobian" mode's sum over the batch starts
+    from it: ``identity_stack(n, h)``, except for one output (h = 1), where every D · D^(j) is
+    a 1 × h_j matrix, carried as the rows (n, h_j) — a column of ones to start — so the chain
+    costs what the "reverse" mode's rows cost."""
+    return ones(n)[:, None] if h == 1 else identity_stack(n, h)
+
+
 def dense(D):
     """D as an ordinary (n, r, h) array: a ``Diagonal`` is written out, anything else returned.
 
@@ -70,7 +78,8 @@ def stack_for(layer, D):
 
 
 def rows_times(G: np.ndarray, D) -> np.ndarray:
-    """Rows G_i D_i for every example: G (n, r), D (n, r, h) → (n, h); here ∇_ŷLᵀ D^(j).
+    """Rows G_i D_i for every example: G (n, r), D (n, r, h) (or (n, h) for r = 1) → (n, h);
+    here ∇_ŷLᵀ D^(j).
 
     The same numbers (to rounding) by the fastest route: nothing for the identity, a scaling
     for a diagonal stack, one GEMM when D is one matrix broadcast over the batch, numpy's
@@ -78,6 +87,8 @@ def rows_times(G: np.ndarray, D) -> np.ndarray:
     """
     if isinstance(D, Diagonal):
         return G if D.v is None else G * D.v
+    if D.ndim == 2:  # r = 1 carried as rows: D_i is the row D[i], G_i one number
+        return G * D
     if D.strides[0] == 0:
         return G @ D[0]
     if D.shape[1] == 1:  # r = 1 (one output): a scaling of D's rows, not n products

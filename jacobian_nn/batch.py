@@ -193,7 +193,7 @@ class Batch:
             # would not fit in memory (_memory), each chunk adding its share of the mean
             grads = _memory.summed_over_row_chunks(
                 [G, *zs], self._row_chunks(G, zs),
-                lambda G, *zs: backward(net.layers, zs, _kernels.identity_stack(*G.shape), G=G)[0])
+                lambda G, *zs: backward(net.layers, zs, _kernels.seed_identity(*G.shape), G=G)[0])
         return value, grads
 
     def _row_chunks(self, G: np.ndarray, zs: list[np.ndarray]) -> list[slice]:
