@@ -40,15 +40,22 @@ RAW_MATRIX = r"\begin{bmatrix}"
 TIMEOUT = 120  # seconds for any one wait: a broken page fails instead of hanging
 
 
-def _wait(condition, what: str, timeout: float = TIMEOUT):
-    """Poll ``condition()`` until it returns something truthy; return that, or fail."""
+def _wait(condition, what: str, driver=None, timeout: float = TIMEOUT):
+    """Poll ``condition()`` until it returns something truthy; return that, or fail (with a
+    screenshot of ``driver``'s page, and the text of any dialog on it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {value!r:.300})")
+    message = f"timed out after {timeout} s waiting for {what} (last: {value!r:.300})"
+    if driver is not None:
+        shot = SCREENSHOTS / "timed_out.png"
+        driver.save_screenshot(str(shot))
+        dialog = driver.execute_script("return document.querySelector('.jp-Dialog')?.innerText")
+        message += f"; dialog on the page: {dialog!r}; screenshot: {shot}"
+    pytest.fail(message)
 
 
 @pytest.fixture(scope="module")
@@ -130,13 +137,19 @@ def _get(url: str, token: str):
         return None
 
 
+def _post(url: str, token: str, body: dict | None = None) -> None:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Authorization": f"token {token}",
+                                              "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).close()
+
+
 def _stop(server: subprocess.Popen, base: str, token: str) -> None:
     """Shut the server down through its API (it stops its kernels), then make sure: SIGTERM,
     then SIGKILL, to its whole process group."""
-    request = urllib.request.Request(f"{base}/api/shutdown", method="POST",
-                                     headers={"Authorization": f"token {token}"})
     try:
-        urllib.request.urlopen(request, timeout=10).close()
+        _post(f"{base}/api/shutdown", token)
         server.wait(timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         pass
@@ -180,7 +193,8 @@ def _click_menu(driver, menu: str, command: str) -> None:
     (item,) = [i for i in items if i.text.strip() == menu]
     item.click()
     entry = _wait(lambda: driver.find_elements(
-        By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'), f"menu entry {command}")
+        By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'),
+        f"menu entry {command}", driver)
     entry[0].click()
 
 
@@ -201,23 +215,28 @@ def test_notebook_07_typesets_and_steps_in_jupyterlab(browser, lab):
     from selenium.webdriver.common.by import By
 
     base, token = lab
+    # The notebook's kernel is started through the API first: JupyterLab then opens the
+    # notebook on that session instead of asking for a kernel when its list of kernels is not
+    # loaded yet (a dialog that otherwise comes up on some runs).
+    _post(f"{base}/api/sessions", token, {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook",
+                                          "kernel": {"name": "python3"}})
     browser.get(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
     _wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"),
-          "the notebook's cells")
+          "the notebook's cells", browser)
     _wait(lambda: browser.execute_script(
         "return document.querySelector('.jp-Notebook-ExecutionIndicator')"
-        "?.getAttribute('data-status') === 'idle'"), "the kernel to be idle")
+        "?.getAttribute('data-status') === 'idle'"), "the kernel to be idle", browser)
     _click_menu(browser, "Run", "runmenu:run-all")  # Run > Run All Cells
-    _wait(lambda: _all_ran(browser), "every cell to have run")
-    _wait(lambda: _step_view(browser), "the step-through widget")
+    _wait(lambda: _all_ran(browser), "every cell to have run", browser)
+    _wait(lambda: _step_view(browser), "the step-through widget", browser)
     outputs = _wait(lambda: (lambda o: o if o["latex"] and all(o["latex"]) else None)(
-        browser.execute_script(OUTPUTS_JS)), "MathJax to typeset every LaTeX output")
+        browser.execute_script(OUTPUTS_JS)), "MathJax to typeset every LaTeX output", browser)
     assert outputs["errors"] == 0, outputs["text"]
     assert RAW_MATRIX not in outputs["text"]
     assert "PASSED" in outputs["text"] and "FAILED" in outputs["text"]  # the checks rendered
 
     label, formula, typeset = _wait(lambda: (lambda v: v if v and v[2] else None)(
-        _step_view(browser)), "the first step's formula to be typeset")
+        _step_view(browser)), "the first step's formula to be typeset", browser)
     n = int(re.fullmatch(r"step 1 of (\d+)", label).group(1))
     assert n > 2 and RAW_MATRIX not in formula
     browser.save_screenshot(str(SCREENSHOTS / "07_step_1.png"))
@@ -227,7 +246,7 @@ def test_notebook_07_typesets_and_steps_in_jupyterlab(browser, lab):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", next_button)
     next_button.click()
     label2, formula2, _ = _wait(lambda: (lambda v: v if v[0] != label and v[2] else None)(
-        _step_view(browser)), "the step-through to show the next step")
+        _step_view(browser)), "the step-through to show the next step", browser)
     assert label2 == f"step 2 of {n}"
     assert formula2 != formula and RAW_MATRIX not in formula2
     browser.save_screenshot(str(SCREENSHOTS / "07_step_2.png"))
@@ -240,7 +259,7 @@ def test_the_html_export_typesets_offline(browser, tmp_path):
     _wait(lambda: browser.execute_script(
         "return window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
         " && MathJax.Hub.queue.running === 0 && document.querySelector('.MathJax') !== null"),
-        "MathJax to finish typesetting")
+        "MathJax to finish typesetting", browser)
     shown = browser.execute_script("""
         return {
           math: document.querySelectorAll('script[type^="math/tex"]').length,
