@@ -2,12 +2,14 @@
 # virtual environment from pyproject.toml on first use (and again when pyproject.toml changes).
 # `make test-latex` compiles the LaTeX output with a real pdflatex.
 # `make notebooks` re-executes notebooks/*.ipynb in place, then starts JupyterLab on them.
+# `make notebooks-html` exports them to build/notebooks-html/, typesetting offline.
+# `make test-browser` checks notebook 07 and that export in a real (headless) chromium.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-latex bench clean notebooks notebooks-run
+.PHONY: demo test test-latex test-browser bench clean notebooks notebooks-run notebooks-html
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +38,28 @@ test-latex: $(STAMP)
 	fi
 	$(PY) -m pytest -m latex tests/test_latex_compiles.py
 
+# Headless chromium opens notebook 07 in a JupyterLab it starts (and stops) on localhost, and
+# the offline HTML export. Installs Debian's chromium and chromium-driver with apt-get when
+# missing (needs root), and Selenium (the [browser] extra) into .venv.
+BROWSER_PACKAGES := chromium chromium-driver
+test-browser: $(VENV)/.browser
+	@if ! test -x /usr/bin/chromium || ! test -x /usr/bin/chromedriver; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+	$(PY) -m pytest -m browser tests/test_browser.py
+
+$(VENV)/.browser: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[browser]"
+	touch $@
+
 notebooks-run: $(STAMP)
 	$(PY) tests/notebook_runner.py --inplace notebooks/*.ipynb
+
+# HTML with MathJax copied beside it (from the jupyter-server-mathjax package), so the math
+# typesets from file:// without internet.
+notebooks-html: $(STAMP)
+	$(PY) tests/notebook_html.py --out build/notebooks-html notebooks/*.ipynb
 
 # --allow-root: these machines log in as root, where JupyterLab otherwise refuses to start.
 notebooks: notebooks-run

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
-from notebook_runner import differences, execute
+from notebook_runner import MEASURED_TAG, differences, execute, tidy
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
@@ -57,7 +57,7 @@ def test_a_failed_assert_fails_the_run(tmp_path):
 
 def _notebook(*outputs):
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("x")
+    cell = nbformat.v4.new_code_cell("x", id="x")  # a fixed id: two such notebooks can be equal
     cell.outputs = list(outputs)
     nb.cells.append(cell)
     return nb
@@ -87,3 +87,51 @@ def test_differences_ignores_volatile_bits():
     )
     assert differences(saved, fresh) == []
     assert differences(saved, _notebook(_result("<Foo at 0x7f00deadbeef>"))) != []  # no image
+
+
+def _stream(text, name="stdout"):
+    return nbformat.v4.new_output("stream", name=name, text=text)
+
+
+def _display(text):
+    return nbformat.v4.new_output("display_data", data={"text/plain": text})
+
+
+def test_a_stream_split_at_different_points_is_saved_the_same():
+    """The kernel flushes one printed stream in chunks; where it splits must not reach the file."""
+    once = _notebook(_stream("a 1\nb 2\n"), _stream("c 3\n"))
+    twice = _notebook(_stream("a 1\n"), _stream("b 2\nc 3\n"))
+    assert differences(once, twice) == []
+    assert nbformat.writes(tidy(once)) == nbformat.writes(tidy(twice))
+    (out,) = tidy(once).cells[0].outputs
+    assert (out.name, out.text) == ("stdout", "a 1\nb 2\nc 3\n")
+
+
+def test_streams_are_merged_only_where_nothing_came_between():
+    nb = tidy(_notebook(_stream("before\n"), _display("shown"), _stream("after\n"),
+                        _stream("warned\n", name="stderr"), _stream("last\n")))
+    kinds = [(o.output_type, o.get("name"), o.get("text")) for o in nb.cells[0].outputs]
+    assert kinds == [("stream", "stdout", "before\n"), ("display_data", None, None),
+                     ("stream", "stdout", "after\n"), ("stream", "stderr", "warned\n"),
+                     ("stream", "stdout", "last\n")]
+
+
+def test_tidy_keeps_saved_outputs_that_match_and_takes_fresh_ones_that_do_not():
+    saved = _notebook(_result("<Foo at 0x7f3a2b1c9d30>"))
+    saved.cells.append(nbformat.v4.new_code_cell("y", outputs=[_result("0.3131")]))
+    fresh = _notebook(_result("<Foo at 0x7f00deadbeef>"))
+    fresh.cells.append(nbformat.v4.new_code_cell("y", outputs=[_result("0.3132")]))
+    before = nbformat.writes(fresh), nbformat.writes(saved)
+    nb = tidy(fresh, saved)
+    assert (nbformat.writes(fresh), nbformat.writes(saved)) == before  # neither modified
+    assert nb.cells[0].outputs[0].data["text/plain"] == "<Foo at 0x7f3a2b1c9d30>"
+    assert nb.cells[1].outputs[0].data["text/plain"] == "0.3132"
+
+
+def test_tidy_takes_a_new_picture_unless_the_cell_shows_measured_times():
+    saved = _notebook(_result("fig", png="aGVsbG8="))
+    fresh = _notebook(_result("fig", png="d29ybGQ="))
+    assert tidy(fresh, saved).cells[0].outputs[0].data["image/png"] == "d29ybGQ="
+    for nb in (saved, fresh):
+        nb.cells[0].metadata["tags"] = [MEASURED_TAG]
+    assert tidy(fresh, saved).cells[0].outputs[0].data["image/png"] == "aGVsbG8="
