@@ -101,6 +101,23 @@ def rows_times(G: np.ndarray, D) -> np.ndarray:
 IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core EPYC
 
 
+CACHE_BYTES = 2**20  # a stack chunk that stays in one core's L2 cache (1–2 MiB on current x86)
+MIN_CHUNK_ROWS = 64  # below this many examples a chunk's Python calls cost more than it saves
+
+
+def cache_chunks(chunks: list[slice], bytes_per_row: int) -> list[slice]:
+    """The chunks of rows cut further, so that a stack of ``bytes_per_row`` per example fits in
+    ``CACHE_BYTES``: a multiple of ``MIN_CHUNK_ROWS`` examples a chunk (so that
+    ``scale_columns``' blocks of a power of two examples leave no remainder), at least one.
+
+    Each stacked product reads the stack the previous one wrote; a chunk that stays in cache
+    saves the trip to memory, which on a fast-GEMM machine is what the "jacobian" mode costs
+    beyond "reverse" (docs/performance.md).
+    """
+    size = max(1, CACHE_BYTES // max(bytes_per_row, 1) // MIN_CHUNK_ROWS) * MIN_CHUNK_ROWS
+    return [slice(i, min(i + size, c.stop)) for c in chunks for i in range(c.start, c.stop, size)]
+
+
 def broadcast(M: np.ndarray, n: int) -> np.ndarray:
     """M (r, h) as the same matrix for each of n examples: a read-only (n, r, h) view with
     stride 0 over the batch, as ``np.broadcast_to`` makes, built directly for a C-contiguous
@@ -135,36 +152,32 @@ def scale_columns(D, v: np.ndarray):
     """D_i diag(v_i) for every example i: D (n, h), (n, r, h) or ``Diagonal``, v (n, h).
 
     A diagonal stack stays diagonal (diag(a) diag(b) = diag(a ∘ b)), so an element-wise output
-    layer costs O(n h_m), not O(n h_m²). For short rows of a 3-D D, φ'(z_i) is first copied
-    into each of D_i's r rows, so that the product runs over whole (r, h) blocks instead of
-    numpy's many loops of length h; a broadcast D is tiled over blocks of examples for the
-    same reason.
+    layer costs O(n h_m), not O(n h_m²). Otherwise numpy's loops would run over rows of h
+    numbers, slow for short rows; so φ'(z_i) is first copied into each of D_i's r rows, and
+    the product runs over whole (r, h) blocks — and for a broadcast D = D_0, over the blocks
+    of several examples at once, against D_0 tiled as often (``TILE_NUMBERS`` long).
     """
     if isinstance(D, Diagonal):
         return Diagonal(D.n, D.h, v if D.v is None else D.v * v)
     if D.ndim == 2:
         return D * v
-    v = v[:, None, :]
-    if D.shape[-1] >= 64 or D.shape[1] == 1:  # long rows, or one row: nothing to gain
-        return D * v
-    out = v.repeat(D.shape[1], axis=1)
-    _multiply_in_place(out, D)
+    n, r, h = D.shape
+    if r == 1 or (h >= 64 and D.strides[0] != 0):  # one row, or long rows: nothing to gain
+        return D * v[:, None, :]
+    out = v[:, None, :].repeat(r, axis=1)
+    if D.strides[0] != 0:
+        out *= D
+        return out
+    per_block = 1 << max(0, (TILE_NUMBERS // (r * h)).bit_length() - 1)  # a power of two
+    whole = n - n % per_block
+    if whole:
+        blocks = out[:whole].reshape(whole // per_block, -1)  # a view: out is C-contiguous
+        blocks *= np.tile(D[0].ravel(), per_block)
+    out[whole:] *= D[0]
     return out
 
 
-_BLOCK = 16  # examples per block in _multiply_in_place
-
-
-def _multiply_in_place(out: np.ndarray, D: np.ndarray) -> None:
-    """out *= D for out (n, r, h), C-contiguous, and D of the same shape; a broadcast D is
-    multiplied block-wise by D_0 tiled 16 times, so numpy's loops are 16 times longer."""
-    n = D.shape[0] - D.shape[0] % _BLOCK
-    if D.strides[0] != 0 or n == 0:
-        out *= D
-        return
-    blocks = out[:n].reshape(n // _BLOCK, -1)  # a view, since out is C-contiguous
-    blocks *= np.tile(D[0].ravel(), _BLOCK)
-    out[n:] *= D[n:]
+TILE_NUMBERS = 8192  # the longest tile: longer loops stopped paying (r = 10; h = 32, 128)
 
 
 def all_finite(*arrays: np.ndarray) -> bool:

@@ -3,8 +3,9 @@
 Two users: ``load`` bounds what it reads from a file (_npz.py), and the batch computations
 bound their largest array before they allocate it:
 
-* the "jacobian" mode's stack D · D^(j) (n, h_m, h_j) is built in row chunks that fit
-  (``row_chunks``), so ``Network.gradients`` gives the same mean and never refuses;
+* the "jacobian" mode's stack D · D^(j) (n, h_m, h_j) is built in chunks of rows that fit
+  (``row_chunks``; batch.py cuts them smaller still, for the cache), so
+  ``Network.gradients`` gives the same mean and never refuses;
 * outputs that are themselves that large (``Network.jacobians``, per-example gradients) are
   refused with a ``MemoryLimitError`` that says the size, the limit and what to do instead
   (``require_fits``).
@@ -99,19 +100,6 @@ def row_chunks(n: int, bytes_per_row: int) -> list[slice]:
         return [slice(0, n)]
     size = max(1, array_limit() // max(bytes_per_row, 1))
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
-
-def summed_over_row_chunks(arrays: list, chunks: list[slice], fn) -> list:
-    """Σ over the ``chunks`` (from ``row_chunks``) of ``fn(*(a[rows] for a in arrays))``, for
-    arrays whose rows are the examples: a sum over examples, a chunk at a time, lists of arrays
-    added entry by entry; with one chunk, simply ``fn(*arrays)``, nothing sliced."""
-    if len(chunks) == 1:
-        return fn(*arrays)
-    total = None
-    for rows in chunks:
-        part = fn(*(a[rows] for a in arrays))
-        total = part if total is None else [t + p for t, p in zip(total, part, strict=True)]
-    return total
 
 
 def available_memory() -> int | None:

@@ -54,9 +54,11 @@ def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
         What the chain starts from (I, or the rows ∇_ŷLᵀ); below, D stands for D · D^(j).
     G : ndarray, shape (n, r), optional
         Rows applied to D before each parameter block: block j then uses G_i D_i.
-    params : {"sum", "per_example", None}
+    params : {"sum", "per_example", "rows", None}
         ``"sum"``: block j is Σ_i (G_i) D_i D_{W_j} f_{W_j}(z_i^(j-1)), shaped like W_j;
         ``"per_example"``: block j has shape (n, ..., d_j), one D_i D_{W_j} f_{W_j} per example;
+        ``"rows"`` (with G): block j is the rows G_i D_i (n, h_j) that "sum" would multiply by
+        D_{W_j} f_{W_j} (``sum_blocks`` does, later), None for a layer without parameters;
         None: no blocks (the chain only carries D).
     to_input : bool
         Also apply the first layer's D_z, so that the second result is D · D^(0).
@@ -77,7 +79,7 @@ def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
                 rows = D
             elif D is not seen:
                 rows, seen = _kernels.rows_times(G, D), D
-            blocks[j - 1] = _block(j, layer, rows, Z, F, params)
+            blocks[j - 1] = rows if params == "rows" else _block(j, layer, rows, Z, F, params)
         elif params == "sum":  # d_j = 0: an empty block, without forming G D^(j)
             blocks[j - 1] = np.zeros(0)
         elif params == "per_example":
@@ -86,6 +88,13 @@ def backward(layers, zs: list[np.ndarray], D, *, G: np.ndarray | None = None,
         if j > 1 or to_input or params is None:
             D = layer.left_mul_D_z(_kernels.stack_for(layer, D), Z, F)  # D ← D · D_z f_{W_j}
     return blocks, D
+
+
+def sum_blocks(layers, zs: list[np.ndarray], rows: list) -> list[np.ndarray]:
+    """Each layer's block Σ_i rows_i D_{W_j} f_{W_j}(z_i^(j-1)) from its rows (``params="rows"``),
+    for a layer without parameters an empty one: what ``params="sum"`` gives in one go."""
+    return [np.zeros(0) if R is None else _block(j, layer, R, zs[j - 1], zs[j], "sum")
+            for j, (layer, R) in enumerate(zip(layers, rows, strict=True), 1)]
 
 
 def _block(j: int, layer, rows, Z, F, params: str) -> np.ndarray:
@@ -135,7 +144,7 @@ class Batch:
 
     def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss):
         self.network, self.X, self.Y, self.loss = network, X, Y, loss
-        self._chunks = None  # the "jacobian" mode's row chunks, planned at its first use
+        self._chunks = self._rows = None  # the "jacobian" mode's chunks and rows, at first use
 
     @property
     def n(self) -> int:
@@ -189,21 +198,40 @@ class Batch:
         # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
             grads = backward(net.layers, zs, G)[0]
-        else:  # start from D^(m) = I, apply ∇_ŷLᵀ last; in row chunks if D · D^(j) (n, h_m, h_j)
-            # would not fit in memory (_memory), each chunk adding its share of the mean
-            grads = _memory.summed_over_row_chunks(
-                [G, *zs], self._row_chunks(G, zs),
-                lambda G, *zs: backward(net.layers, zs, _kernels.seed_identity(*G.shape), G=G)[0])
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ to every D^(j), then the blocks from the rows
+            grads = sum_blocks(net.layers, zs, self._jacobian_rows(G, zs))
         return value, grads
 
-    def _row_chunks(self, G: np.ndarray, zs: list[np.ndarray]) -> list[slice]:
-        """The rows the "jacobian" mode takes at once: all n, unless its largest stack
-        D · D^(j), h_m · max_j h_j numbers per example, would not fit (``_memory.row_chunks``).
-        Planned once per batch: a fit asks at every update, and the sizes never change."""
+    def _jacobian_rows(self, G: np.ndarray, zs: list[np.ndarray]) -> list:
+        """The rows G_i D_i^(j) (n, h_j) of every layer with parameters, from stacks D^(j) built
+        from D^(m) = I a chunk of examples at a time, each chunk's rows written into place.
+
+        The chunks (planned once per batch: the sizes never change) keep the largest stack
+        D · D^(j), h_m · max_j h_j numbers per example, within the memory limit
+        (``_memory.row_chunks``) and, for speed, within a core's cache
+        (``_kernels.cache_chunks``); the blocks are then formed from the whole rows, one
+        product each, as in "reverse" mode.
+        """
+        layers, n, h_m = self.network.layers, *G.shape
         if self._chunks is None:
-            per_row = 8 * G.shape[1] * max(Z.shape[1] for Z in zs[:-1])
-            self._chunks = _memory.row_chunks(self.n, per_row)
-        return self._chunks
+            widest = max(Z.shape[1] for Z in zs[:-1])
+            self._chunks = _kernels.cache_chunks(_memory.row_chunks(n, 8 * h_m * widest),
+                                                 8 * h_m * max(Z.shape[1] for Z in zs[1:]))
+        if len(self._chunks) == 1:
+            return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G, params="rows")[0]
+        if self._rows is None:  # allocated once per batch: fresh large arrays at every update
+            # would cost their page faults again (docs/performance.md); each block below is a
+            # new array, never a view of them
+            self._rows = [np.empty((n, Z.shape[1])) if layer.n_params else None
+                          for layer, Z in zip(layers, zs[1:], strict=True)]
+        rows = self._rows
+        for c in self._chunks:
+            part = backward(layers, [Z[c] for Z in zs],
+                            _kernels.seed_identity(c.stop - c.start, h_m), G=G[c], params="rows")[0]
+            for R, P in zip(rows, part, strict=True):
+                if R is not None:
+                    R[c] = P
+        return rows
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
         """``gradients``, and a ``NonFiniteError`` saying where if a gradient is not finite

@@ -219,6 +219,49 @@ def test_the_jacobian_mode_on_a_batch_beyond_the_cache_threshold_matches_numeric
     assert_allclose(flat(grads), expected, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("build", ARCHITECTURES)
+def test_the_jacobian_mode_in_cache_sized_chunks_matches_numerical(build, monkeypatch):
+    # Pretend the cache holds next to nothing: chunks of 2 examples, the last one shorter.
+    monkeypatch.setattr(_kernels, "CACHE_BYTES", 1)
+    monkeypatch.setattr(_kernels, "MIN_CHUNK_ROWS", 2)
+    net, X, Y, loss = build(np.random.default_rng(13))
+    batch = net.check_batch(X, Y, loss)
+    _, grads = batch.gradients("jacobian")
+    assert len(batch._chunks) == -(-X.shape[0] // 2)
+    expected = numerical_mean_loss_gradient(net, X, Y, loss)
+    assert_allclose(flat(grads), expected, rtol=1e-6, atol=1e-8)
+    _, again = batch.gradients("jacobian")  # the rows' arrays are reused: the same numbers
+    assert_allclose(flat(again), flat(grads), rtol=0, atol=0)
+
+
+def test_cache_chunks_cover_every_row_once_in_whole_multiples_of_the_smallest_chunk():
+    memory_plan = [slice(0, 700), slice(700, 1000)]
+    per_row = _kernels.CACHE_BYTES // 200  # 200 examples fit: chunks of 192 = 3 · 64
+    chunks = _kernels.cache_chunks(memory_plan, per_row)
+    assert [(c.start, c.stop) for c in chunks] == [
+        (0, 192), (192, 384), (384, 576), (576, 700), (700, 892), (892, 1000)]
+    huge = _kernels.cache_chunks([slice(0, 100)], 10 * _kernels.CACHE_BYTES)  # never < 64 rows
+    assert [(c.start, c.stop) for c in huge] == [(0, 64), (64, 100)]
+
+
+@pytest.mark.parametrize(("shape", "broadcast"), [
+    ((32, 10, 32), True),   # a broadcast D, n a multiple of the block of examples
+    ((37, 10, 32), True),   # … with a remainder
+    ((3, 10, 32), True),    # … fewer examples than one block
+    ((5, 3, 100), True),    # … long rows
+    ((6, 4, 7), False),     # a dense D, short rows
+    ((6, 4, 70), False),    # … long rows
+    ((6, 1, 9), False),     # one row per example
+])
+def test_scale_columns_is_the_per_example_product_on_every_route(shape, broadcast):
+    rng = np.random.default_rng(14)
+    n, r, h = shape
+    D = np.broadcast_to(rng.normal(size=(r, h)), shape) if broadcast else rng.normal(size=shape)
+    v = rng.normal(size=(n, h))
+    expected = np.stack([D[i] @ np.diag(v[i]) for i in range(n)])  # D_i diag(v_i), one by one
+    assert_allclose(_kernels.scale_columns(D, v), expected, rtol=1e-15)
+
+
 def test_the_default_path_never_builds_a_per_example_D_W_tensor():
     # An (n, h_m, d_1) tensor here would be 200·10·2040·8 B ≈ 31 MiB; every D^(j) of the
     # default mode is at most (n, h_m, 40), 0.6 MiB. The traced peak must stay far below.

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from support import raises
 
 import jacobian_nn as jnn
-from jacobian_nn import _memory
+from jacobian_nn import _kernels, _memory
 
 LIMIT = "JACOBIAN_NN_MEMORY_LIMIT"
 
@@ -89,12 +89,15 @@ def test_chunked_jacobian_mode_keeps_its_largest_array_near_the_limit(monkeypatc
                        jnn.Linear(rng.normal(size=(100, 100)) / 10)])
     X, Y = rng.normal(size=(200, 20)), rng.normal(size=(200, 100))
     loss = jnn.HalfSquaredError()
-    dense = 200 * 100 * 100 * 8  # D^(1) = W_2 diag(tanh') for every example: 16 MB
+    per_example = 100 * 100 * 8  # D^(1) = W_2 diag(tanh') of one example: 80 kB
+    dense = 200 * per_example  # … of every example: 16 MB
+    # without a limit it is built in chunks that fit a cache (_kernels.cache_chunks): 80 kB
+    # per example, so chunks of MIN_CHUNK_ROWS examples, never all 200 at once
     whole, whole_peak = traced_peak(lambda: net.gradients(X, Y, loss)[1])
-    assert whole_peak > dense  # without the limit it is built whole
+    assert _kernels.MIN_CHUNK_ROWS * per_example < whole_peak < dense / 2
     monkeypatch.setenv(LIMIT, str(2**18))  # 256 KiB: 3 examples per chunk
     chunked, peak = traced_peak(lambda: net.gradients(X, Y, loss)[1])
-    assert peak < dense / 4
+    assert peak < min(dense / 4, whole_peak / 2)
     for g, w in zip(chunked, whole, strict=True):
         assert_allclose(g, w, rtol=1e-12, atol=1e-15)
 
