@@ -224,13 +224,21 @@ class Batch:
             # new array, never a view of them
             self._rows = [np.empty((n, Z.shape[1])) if layer.n_params else None
                           for layer, Z in zip(layers, zs[1:], strict=True)]
-        rows = self._rows
+        rows = list(self._rows)
         for c in self._chunks:
+            Gc = G[c]
             part = backward(layers, [Z[c] for Z in zs],
-                            _kernels.seed_identity(c.stop - c.start, h_m), G=G[c], params="rows")[0]
-            for R, P in zip(rows, part, strict=True):
-                if R is not None:
-                    R[c] = P
+                            _kernels.seed_identity(c.stop - c.start, h_m), G=Gc, params="rows")[0]
+            for j in range(len(layers) - 1, -1, -1):  # copied only where they are new:
+                if part[j] is None:
+                    continue
+                if part[j] is Gc:  # ∇_ŷLᵀ D^(m) = ∇_ŷLᵀ (D^(m) = I)
+                    rows[j] = G
+                elif j + 1 < len(layers) and part[j] is part[j + 1]:  # a Bias handed D on
+                    rows[j] = rows[j + 1]
+                else:
+                    rows[j] = self._rows[j]
+                    rows[j][c] = part[j]
         return rows
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
