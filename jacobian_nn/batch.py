@@ -198,19 +198,20 @@ class Batch:
         # over the batch below are the means
         if mode == "reverse":  # start from the rows ∇_ŷLᵀ
             grads = backward(net.layers, zs, G)[0]
-        else:  # start from D^(m) = I, apply ∇_ŷLᵀ to every D^(j), then the blocks from the rows
-            grads = sum_blocks(net.layers, zs, self._jacobian_rows(G, zs))
+        else:  # start from D^(m) = I, apply ∇_ŷLᵀ to every D^(j)
+            grads = self._jacobian_mode(G, zs)
         return value, grads
 
-    def _jacobian_rows(self, G: np.ndarray, zs: list[np.ndarray]) -> list:
-        """The rows G_i D_i^(j) (n, h_j) of every layer with parameters, from stacks D^(j) built
-        from D^(m) = I a chunk of examples at a time, each chunk's rows written into place.
+    def _jacobian_mode(self, G: np.ndarray, zs: list[np.ndarray]) -> list[np.ndarray]:
+        """The blocks (1/n) Σ_i G_i D_i^(j) D_{W_j} f_{W_j}(z_i^(j-1)), from stacks D^(j) built
+        from D^(m) = I — a chunk of examples at a time when the batch's stacks are large.
 
         The chunks (planned once per batch: the sizes never change) keep the largest stack
         D · D^(j), h_m · max_j h_j numbers per example, within the memory limit
         (``_memory.row_chunks``) and, for speed, within a core's cache
-        (``_kernels.cache_chunks``); the blocks are then formed from the whole rows, one
-        product each, as in "reverse" mode.
+        (``_kernels.cache_chunks``). Each chunk writes its rows G_i D_i^(j) into place, and
+        the blocks are then formed from the whole rows, one product each, as in "reverse"
+        mode; a batch in one chunk forms each block as its rows come.
         """
         layers, n, h_m = self.network.layers, *G.shape
         if self._chunks is None:
@@ -218,7 +219,7 @@ class Batch:
             self._chunks = _kernels.cache_chunks(_memory.row_chunks(n, 8 * h_m * widest),
                                                  8 * h_m * max(Z.shape[1] for Z in zs[1:]))
         if len(self._chunks) == 1:
-            return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G, params="rows")[0]
+            return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G)[0]
         if self._rows is None:  # allocated once per batch: fresh large arrays at every update
             # would cost their page faults again (docs/performance.md); each block below is a
             # new array, never a view of them
@@ -239,7 +240,7 @@ class Batch:
                 else:
                     rows[j] = self._rows[j]
                     rows[j][c] = part[j]
-        return rows
+        return sum_blocks(layers, zs, rows)
 
     def checked_gradients(self, mode: str = "jacobian") -> tuple[float, list[np.ndarray]]:
         """``gradients``, and a ``NonFiniteError`` saying where if a gradient is not finite
