@@ -142,8 +142,10 @@ class Batch:
     loss : Loss
     """
 
-    def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss):
+    def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss, *,
+                 targets_checked: bool = False):
         self.network, self.X, self.Y, self.loss = network, X, Y, loss
+        self._targets_checked = targets_checked  # Y shaped and checked by loss.targets
         self._chunks = self._rows = None  # the "jacobian" mode's chunks and rows, at first use
 
     @property
@@ -155,15 +157,18 @@ class Batch:
 
     def subset(self, rows: np.ndarray) -> Batch:
         """The examples ``rows`` (a minibatch), without checking them again."""
-        return Batch(self.network, self.X[rows], self.Y[rows], self.loss)
+        return Batch(self.network, self.X[rows], self.Y[rows], self.loss,
+                     targets_checked=self._targets_checked)
 
     def _targets(self, Yhat: np.ndarray) -> np.ndarray:
-        """Y against the outputs Ŷ: shaped and checked in full once, then only its domain
-        (a CrossEntropy ŷ must stay in [0, 1]) at every call."""
-        if self.Y.shape == Yhat.shape:
+        """Y against the outputs Ŷ: shaped and checked in full at the first call
+        (``loss.targets``), then only the checks that involve ŷ (a CrossEntropy ŷ must stay in
+        [0, 1]) at every call: Y never changes, the weights do."""
+        if self._targets_checked:
             self.loss.check_values(Yhat, self.Y)
-        else:  # (n,) targets for h_m = 1, or a clear error
+        else:  # (n,) targets for h_m = 1 become (n, 1), or a clear error
             self.Y = self.loss.targets(Yhat, self.Y)
+            self._targets_checked = True
         return self.Y
 
     def mean_loss(self) -> float:

@@ -3,8 +3,9 @@
 ``loss(yhat, y)`` is a float and ``loss.grad(yhat, y)`` an array shaped like ŷ, for one
 example. For a batch, rows are examples: ``values(Yhat, Y)`` (n,) and ``grads(Yhat, Y)`` (n, h),
 or both at once from ``values_and_grads``, on targets that ``targets(Yhat, Y)`` has checked —
-what the batch modes use, and what a new loss implements (with ``check_values`` for its
-domain).
+what the batch modes use, and what a new loss implements (with ``check_targets`` for what
+its targets must be, checked once per batch, and ``check_values`` for the domain of ŷ, checked
+at every evaluation).
 """
 
 from __future__ import annotations
@@ -85,11 +86,17 @@ class Loss:
                 f"{self!r}: the network outputs ŷ ∈ R^{h}, so it needs {expected}; "
                 f"got {got}.{hint}"
             )
+        self.check_targets(Y)
         self.check_values(Yhat, Y)
         return Y
 
+    def check_targets(self, Y: np.ndarray) -> None:
+        """Loss-specific checks of the targets alone (probability rows, y ∈ [0, 1]) on an
+        (n, h) array: run once per batch, since Y stays fixed while the weights change."""
+
     def check_values(self, Yhat: np.ndarray, Y: np.ndarray) -> None:
-        """Loss-specific domain checks (probabilities, non-negative targets) on (n, h) arrays."""
+        """Loss-specific domain checks that involve ŷ (probabilities in [0, 1], no saturated
+        output) on (n, h) arrays: run at every evaluation."""
 
     def values(self, Yhat: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """L(ŷ_i, y_i) for every row: shape (n,)."""
@@ -206,8 +213,10 @@ class CrossEntropy(Loss):
     formula = "−Σ_k y_k log ŷ_k"
     formula_latex = r"-\sum_k y_k \log \hat y_k"
 
-    def check_values(self, Yhat, Y):
+    def check_targets(self, Y):
         _require_probability_targets(self, Y)
+
+    def check_values(self, Yhat, Y):
         if np.any(Yhat < 0) or np.any(Yhat > 1):
             raise DomainError(
                 f"{self!r}: ŷ must hold probabilities in [0, 1] (end the network with "
@@ -241,8 +250,8 @@ class SoftmaxCrossEntropy(Loss):
     formula = "−Σ_k y_k log softmax(ŷ)_k"
     formula_latex = r"-\sum_k y_k \log \operatorname{softmax}(\hat y)_k"
 
-    def check_values(self, Yhat, Y):
-        if Yhat.shape[1] == 1:
+    def check_targets(self, Y):
+        if Y.shape[1] == 1:
             raise ValueError(
                 f"{self!r}: softmax of one score is always 1, so the loss is constant and its "
                 "gradient 0. For two classes use one output with Sigmoid and "
@@ -288,9 +297,11 @@ class BinaryCrossEntropy(Loss):
     formula = "−y log ŷ − (1 − y) log(1 − ŷ)"
     formula_latex = r"-y \log \hat y - (1 - y) \log(1 - \hat y)"
 
-    def check_values(self, Yhat, Y):
+    def check_targets(self, Y):
         if np.any(Y < 0) or np.any(Y > 1):
             raise ValueError(f"{self!r}: targets y must lie in [0, 1].")
+
+    def check_values(self, Yhat, Y):
         if np.any(Yhat < 0) or np.any(Yhat > 1):
             raise DomainError(
                 f"{self!r}: ŷ must be a probability in [0, 1] (end the network with Sigmoid)."
@@ -340,7 +351,7 @@ class SigmoidBinaryCrossEntropy(Loss):
     formula = "−y log σ(ŷ) − (1 − y) log(1 − σ(ŷ))"
     formula_latex = r"-y \log \sigma(\hat y) - (1 - y) \log(1 - \sigma(\hat y))"
 
-    def check_values(self, Yhat, Y):
+    def check_targets(self, Y):
         if np.any(Y < 0) or np.any(Y > 1):
             raise ValueError(f"{self!r}: targets y must lie in [0, 1].")
 

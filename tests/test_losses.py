@@ -141,3 +141,24 @@ def test_cross_entropy_rejects_outputs_that_are_not_probabilities(yhat):
     for mode in ("lecture", "jacobian", "reverse"):
         with pytest.raises(ValueError, match=r"ŷ must hold probabilities in \[0, 1\]"):
             net.gradients([[1.0]], [[1.0]], jnn.CrossEntropy(), mode=mode)
+
+
+def test_a_fit_checks_its_targets_once_and_the_outputs_at_every_evaluation():
+    calls = {"targets": 0, "values": 0}
+
+    class Counting(jnn.CrossEntropy):
+        def check_targets(self, Y):
+            calls["targets"] += 1
+            super().check_targets(Y)
+
+        def check_values(self, Yhat, Y):
+            calls["values"] += 1
+            super().check_values(Yhat, Y)
+
+    rng = np.random.default_rng(4)
+    net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)), np.zeros(3)), jnn.Softmax()])
+    X, Y = rng.normal(size=(6, 2)), jnn.datasets.one_hot(rng.integers(0, 3, 6), 3)
+    jnn.GradientDescent(0.1, max_iters=4).fit(net, X, Y, Counting())
+    assert calls == {"targets": 1, "values": 5}  # Y once; ŷ at W_0 … W_4 (4 updates, last loss)
+    with pytest.raises(ValueError, match="probability vector"):  # a bad Y is still refused whole
+        jnn.GradientDescent(0.1, max_iters=4).fit(net, X, 2 * Y, Counting())
