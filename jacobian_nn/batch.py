@@ -225,11 +225,10 @@ class Batch:
                                                  8 * h_m * max(Z.shape[1] for Z in zs[1:]))
         if len(self._chunks) == 1:
             return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G)[0]
-        if self._rows is None:  # allocated once per batch: fresh large arrays at every update
-            # would cost their page faults again (docs/performance.md); each block below is a
-            # new array, never a view of them
-            self._rows = [np.empty((n, Z.shape[1])) if layer.n_params else None
-                          for layer, Z in zip(layers, zs[1:], strict=True)]
+        if self._rows is None:  # each allocated once per batch, at its first use: fresh
+            # large arrays at every update would cost their page faults again
+            # (docs/performance.md); each block below is a new array, never a view of them
+            self._rows = [None] * len(layers)
         rows = list(self._rows)
         for c in self._chunks:
             Gc = G[c]
@@ -243,6 +242,8 @@ class Batch:
                 elif j + 1 < len(layers) and part[j] is part[j + 1]:  # a Bias handed D on
                     rows[j] = rows[j + 1]
                 else:
+                    if self._rows[j] is None:
+                        self._rows[j] = np.empty((n, part[j].shape[1]))
                     rows[j] = self._rows[j]
                     rows[j][c] = part[j]
         return sum_blocks(layers, zs, rows)
