@@ -101,7 +101,7 @@ def rows_times(G: np.ndarray, D) -> np.ndarray:
 IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core EPYC
 
 
-CACHE_BYTES = 2**20  # a stack chunk that stays in one core's L2 cache (1–2 MiB on current x86)
+CACHE_BYTES = 3 * 2**18  # 768 KiB of stack a chunk: with its other arrays, within a 2 MiB L2
 MIN_CHUNK_ROWS = 64  # below this many examples a chunk's Python calls cost more than it saves
 
 
