@@ -26,7 +26,9 @@ float64 data,
 Ratios are medians of paired per-repeat ratios: within a repeat every contestant runs in turn,
 so all see the same machine state, and each case runs in a fresh process. The whole table is
 measured twice: with OpenBLAS's default threads and with one thread (on a 2-core machine under
-load, small GEMMs on two threads can be many times slower). The floor is 6·n·P flops per update
+load, small GEMMs on two threads can be many times slower); the fit cases a third time, with
+one thread and glibc's heap thresholds fixed (``FIXED_HEAP``: otherwise whether a process
+page-faults its temporaries back at every update depends on what it allocated before). The floor is 6·n·P flops per update
 (forward, and two products per weight backward) at the best measured numpy GEMM rate. Peak
 memory of one call is measured in a fresh process per case and mode. The table is printed and
 written to benchmarks/results/latest.json.
@@ -480,12 +482,22 @@ def _child(env: dict, *args: str):
     return json.loads(out.stdout)
 
 
+# glibc's malloc returns the top of its heap to the kernel once more than a threshold is free
+# there, and takes it back, page by page, at the next allocation; its thresholds adapt to the
+# sizes freed so far. An update of the small net frees a few MB of temporaries at once, so a
+# process may page-fault ~400 times per update or not at all depending on what it allocated
+# before (the baseline as much as the library). Fixed thresholds make every process alike.
+FIXED_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
+
+
 def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | None,
-        memory: bool = True) -> dict:
+        memory: bool = True, fixed_heap: bool = False) -> dict:
     """Each case is timed in a fresh process, so none inherits another's allocator state."""
     env = dict(os.environ)
     if blas_threads is not None:  # read by OpenBLAS when numpy is imported in the child
         env.update(OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(blas_threads))
+    if fixed_heap:  # read by glibc when the child starts
+        env.update(FIXED_HEAP)
     load_before = os.getloadavg()
     rate = _child(env, "--rate")
     rows = []
@@ -502,6 +514,7 @@ def run(repeats: int, min_time: float, cases: list[str], blas_threads: int | Non
             r.update(_child(env, "--peak", r["case"], r["style"], r["mode"]))
     info = machine()
     info["blas_threads"] = blas_threads or "default"
+    info["heap"] = "glibc thresholds fixed at 64 MiB" if fixed_heap else "glibc's defaults"
     return {"machine": info, "matmul_gflops": rate / 1e9, "repeats": repeats,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "rows": rows}
@@ -532,7 +545,8 @@ def table(res: dict) -> str:
     load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
     agree = max(r["agree"] for r in res["rows"] if r["agree"] is not None)
     lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
-              f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}); best GEMM rate "
+              f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}; heap: "
+              f"{m.get('heap', 'glibc defaults')}); best GEMM rate "
               f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
               "repeats, ratios the median of per-repeat ratios; "
               f"load average before the run {load}; {res['date_utc']} UTC.",
@@ -588,6 +602,9 @@ def main(argv=None) -> None:
         args.repeats, args.min_time = 3, 0.03
     res = {"default_threads": run(args.repeats, args.min_time, args.cases, None),
            "one_thread": run(args.repeats, args.min_time, args.cases, 1, memory=False),
+           "one_thread_fixed_heap": run(args.repeats, args.min_time,
+                                        [c for c in args.cases if c != "jacobians"], 1,
+                                        memory=False, fixed_heap=True),
            "growth": _child(dict(os.environ), "--growth", str(max(3, args.repeats // 3))),
            "import": time_import(max(5, args.repeats)),
            "extras": _child(dict(os.environ), "--extras", str(max(3, args.repeats // 3)))}
@@ -595,6 +612,9 @@ def main(argv=None) -> None:
     print(table(res["default_threads"]))
     print("\nBLAS threads: one (OPENBLAS_NUM_THREADS=1)\n")
     print(table(res["one_thread"]))
+    print("\nBLAS threads: one; glibc's heap thresholds fixed (MALLOC_MMAP_THRESHOLD_ and "
+          "MALLOC_TRIM_THRESHOLD_ = 64 MiB: no process page-faults its temporaries back)\n")
+    print(table(res["one_thread_fixed_heap"]))
     print("\n" + growth_table(res["growth"]))
     imp = res["import"]
     print(f"\nimport jacobian_nn: {imp['jacobian_nn_s']:.3f} s (import numpy alone: "
