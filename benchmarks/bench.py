@@ -28,10 +28,10 @@ so all see the same machine state, and each case runs in a fresh process. The wh
 measured twice: with OpenBLAS's default threads and with one thread (on a 2-core machine under
 load, small GEMMs on two threads can be many times slower); the fit cases a third time, with
 one thread and glibc's heap thresholds fixed (``FIXED_HEAP``: otherwise whether a process
-page-faults its temporaries back at every update depends on what it allocated before). The floor is 6·n·P flops per update
-(forward, and two products per weight backward) at the best measured numpy GEMM rate. Peak
-memory of one call is measured in a fresh process per case and mode. The table is printed and
-written to benchmarks/results/latest.json.
+page-faults its temporaries back at every update depends on what it allocated before). The
+floor is 6·n·P flops per update (forward, and two products per weight backward) at the best
+measured numpy GEMM rate. Peak memory of one call is measured in a fresh process per case and
+mode. The tables are printed and written to benchmarks/results/latest.json.
 """
 
 from __future__ import annotations

@@ -205,7 +205,8 @@ class GradientDescent:
         """
         data_value, grads = batch.gradients(self.mode)
         penalty, grads = self._regularize(net, grads, penalized)
-        new = [layer.params - self.lr * g if g.size else layer.params
+        lr = self.lr
+        new = [layer.params - lr * g if g.size else layer.params
                for layer, g in zip(net.layers, grads, strict=True)]
         return data_value, penalty, new
 

@@ -106,6 +106,19 @@ def test_cross_entropy_ignores_zero_targets_even_at_zero_probability():
     assert_allclose(loss.grad(np.array([0.0, 0.5]), np.array([0.0, 1.0])), [0.0, -2.0])
 
 
+@pytest.mark.parametrize("loss,make_yhat,make_y", CASES)
+def test_values_and_grads_of_a_batch_match_numerical_differentiation_row_by_row(loss, make_yhat,
+                                                                               make_y):
+    rng = np.random.default_rng(2)
+    Yhat = np.stack([make_yhat(rng) for _ in range(3)])
+    Y = np.stack([make_y(rng) for _ in range(3)])
+    values, grads = loss.values_and_grads(Yhat, Y)
+    for i in range(3):
+        assert values[i] == pytest.approx(loss(Yhat[i], Y[i]), rel=1e-13)
+        assert_allclose(grads[i], num_grad(lambda v, y=Y[i]: loss(v, y), Yhat[i]),
+                        rtol=1e-7, atol=1e-9)
+
+
 def test_batch_helpers_are_row_by_row():
     rng = np.random.default_rng(1)
     Yhat, Y = rng.normal(size=(5, 3)), rng.dirichlet(np.ones(3), 5)
