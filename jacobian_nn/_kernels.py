@@ -102,19 +102,23 @@ IN_CACHE_BYTES = 16 * 2**20  # where matmul stopped beating einsum on a 2-core E
 
 
 CACHE_BYTES = 3 * 2**18  # 768 KiB of stack a chunk: with its other arrays, within a 2 MiB L2
-MIN_CHUNK_ROWS = 64  # below this many examples a chunk's Python calls cost more than it saves
+CHUNK_ROWS_MULTIPLE = 64  # chunks of 64, 128, … examples when a row is short
 
 
 def cache_chunks(chunks: list[slice], bytes_per_row: int) -> list[slice]:
     """The chunks of rows cut further, so that a stack of ``bytes_per_row`` per example fits in
-    ``CACHE_BYTES``: a multiple of ``MIN_CHUNK_ROWS`` examples a chunk (so that
-    ``scale_columns``' blocks of a power of two examples leave no remainder), at least one.
+    ``CACHE_BYTES`` (one example a chunk at least): a multiple of ``CHUNK_ROWS_MULTIPLE``
+    examples where that many fit, so that ``scale_columns``' blocks of a power of two examples
+    leave no remainder.
 
     Each stacked product reads the stack the previous one wrote; a chunk that stays in cache
     saves the trip to memory, which on a fast-GEMM machine is what the "jacobian" mode costs
-    beyond "reverse" (docs/performance.md).
+    beyond "reverse" (docs/performance.md). A chunk of that size holds enough work that its
+    Python calls (≈ 10 µs for a few layers) do not count.
     """
-    size = max(1, CACHE_BYTES // max(bytes_per_row, 1) // MIN_CHUNK_ROWS) * MIN_CHUNK_ROWS
+    size = max(1, CACHE_BYTES // max(bytes_per_row, 1))
+    if size >= CHUNK_ROWS_MULTIPLE:
+        size -= size % CHUNK_ROWS_MULTIPLE
     return [slice(i, min(i + size, c.stop)) for c in chunks for i in range(c.start, c.stop, size)]
 
 

@@ -221,27 +221,28 @@ def test_the_jacobian_mode_on_a_batch_beyond_the_cache_threshold_matches_numeric
 
 @pytest.mark.parametrize("build", ARCHITECTURES)
 def test_the_jacobian_mode_in_cache_sized_chunks_matches_numerical(build, monkeypatch):
-    # Pretend the cache holds next to nothing: chunks of 2 examples, the last one shorter.
+    # Pretend the cache holds next to nothing: one example a chunk.
     monkeypatch.setattr(_kernels, "CACHE_BYTES", 1)
-    monkeypatch.setattr(_kernels, "MIN_CHUNK_ROWS", 2)
     net, X, Y, loss = build(np.random.default_rng(13))
     batch = net.check_batch(X, Y, loss)
     _, grads = batch.gradients("jacobian")
-    assert len(batch._chunks) == -(-X.shape[0] // 2)
+    assert len(batch._chunks) == X.shape[0]
     expected = numerical_mean_loss_gradient(net, X, Y, loss)
     assert_allclose(flat(grads), expected, rtol=1e-6, atol=1e-8)
     _, again = batch.gradients("jacobian")  # the rows' arrays are reused: the same numbers
     assert_allclose(flat(again), flat(grads), rtol=0, atol=0)
 
 
-def test_cache_chunks_cover_every_row_once_in_whole_multiples_of_the_smallest_chunk():
+def test_cache_chunks_cover_every_row_once_in_multiples_of_64_where_that_many_fit():
     memory_plan = [slice(0, 700), slice(700, 1000)]
     per_row = _kernels.CACHE_BYTES // 200  # 200 examples fit: chunks of 192 = 3 · 64
     chunks = _kernels.cache_chunks(memory_plan, per_row)
     assert [(c.start, c.stop) for c in chunks] == [
         (0, 192), (192, 384), (384, 576), (576, 700), (700, 892), (892, 1000)]
-    huge = _kernels.cache_chunks([slice(0, 100)], 10 * _kernels.CACHE_BYTES)  # never < 64 rows
-    assert [(c.start, c.stop) for c in huge] == [(0, 64), (64, 100)]
+    wide = _kernels.cache_chunks([slice(0, 100)], _kernels.CACHE_BYTES // 20)  # 20 fit: as is
+    assert [(c.start, c.stop) for c in wide] == [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+    huge = _kernels.cache_chunks([slice(0, 3)], 10 * _kernels.CACHE_BYTES)  # one row at least
+    assert [(c.start, c.stop) for c in huge] == [(0, 1), (1, 2), (2, 3)]
 
 
 @pytest.mark.parametrize(("shape", "broadcast"), [
