@@ -218,19 +218,20 @@ class Batch:
         the blocks are then formed from the whole rows, one product each, as in "reverse"
         mode; a batch in one chunk forms each block as its rows come.
         """
-        layers, n, h_m = self.network.layers, *G.shape
-        if self._chunks is None:
-            widest = max(Z.shape[1] for Z in zs[:-1])
-            self._chunks = _kernels.cache_chunks(_memory.row_chunks(n, 8 * h_m * widest),
-                                                 8 * h_m * max(Z.shape[1] for Z in zs[1:]))
-        if len(self._chunks) == 1:
+        layers, (n, h_m) = self.network.layers, G.shape
+        chunks = self._chunks
+        if chunks is None:
+            widths = [Z.shape[1] for Z in zs]
+            chunks = self._chunks = _kernels.cache_chunks(
+                _memory.row_chunks(n, 8 * h_m * max(widths[:-1])), 8 * h_m * max(widths[1:]))
+        if len(chunks) == 1:
             return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G)[0]
         if self._rows is None:  # each allocated once per batch, at its first use: fresh
             # large arrays at every update would cost their page faults again
             # (docs/performance.md); each block below is a new array, never a view of them
             self._rows = [None] * len(layers)
         rows = list(self._rows)
-        for c in self._chunks:
+        for c in chunks:
             Gc = G[c]
             part = backward(layers, [Z[c] for Z in zs],
                             _kernels.seed_identity(c.stop - c.start, h_m), G=Gc, params="rows")[0]
