@@ -546,7 +546,7 @@ def table(res: dict) -> str:
     agree = max(r["agree"] for r in res["rows"] if r["agree"] is not None)
     lines += ["", f"Machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy "
               f"{m['numpy']} ({m['blas']}, BLAS threads: {m['blas_threads']}; heap: "
-              f"{m.get('heap', 'glibc defaults')}); best GEMM rate "
+              f"{m['heap']}); best GEMM rate "
               f"{res['matmul_gflops']:.1f} GFlop/s; medians of {res['repeats']} interleaved "
               "repeats, ratios the median of per-repeat ratios; "
               f"load average before the run {load}; {res['date_utc']} UTC.",
