@@ -212,6 +212,32 @@ def all_finite(*arrays: np.ndarray) -> bool:
     return math.isfinite(total) or all(bool(np.isfinite(arr).all()) for arr in arrays)
 
 
+MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on a 64-bit machine
+_heap_kept = 128 * 2**10  # glibc's first mmap threshold: below it there is nothing to raise
+
+
+def keep_temporaries_on_heap(nbytes: int) -> None:
+    """Let glibc's malloc keep about ``nbytes`` of freed temporaries for the next update,
+    instead of handing them back to the kernel and page-faulting them in again.
+
+    glibc adapts its thresholds to the largest block it freed that it had mmap-ed: freeing one
+    raises the mmap threshold to its size and the trim threshold to twice that (``mallopt(3)``,
+    M_MMAP_THRESHOLD). One block of ``nbytes`` (at most ``MMAP_THRESHOLD_MAX``), allocated and
+    freed at once, never touched and so never faulted in, puts the process where any process
+    that once freed such an array already is, whatever it allocated before; without it an
+    update of the small net faulted its few MB back ~400 times, or never, depending on the
+    process's history (docs/performance.md, "The heap"). Once per size, per process; with
+    another C library, or thresholds the user fixed (MALLOC_MMAP_THRESHOLD_, which stops the
+    adaptation), it changes nothing.
+    """
+    global _heap_kept
+    nbytes = min(nbytes, MMAP_THRESHOLD_MAX)
+    if nbytes > _heap_kept:
+        _heap_kept = nbytes
+        block = np.empty(nbytes // 8)
+        del block
+
+
 def special():
     """scipy.special, imported on first use: importing it takes about a quarter of a second,
     which ``import jacobian_nn`` should not pay (docs/performance.md, "The kernels")."""

@@ -147,6 +147,7 @@ class Batch:
         self.network, self.X, self.Y, self.loss = network, X, Y, loss
         self._targets_checked = targets_checked  # Y shaped and checked by loss.targets
         self._chunks = self._rows = None  # the "jacobian" mode's chunks and rows, at first use
+        self._heap_kept = False  # see gradients
 
     @property
     def n(self) -> int:
@@ -196,6 +197,9 @@ class Batch:
                     s += tr.grad(j)
             return value / n, [s / n for s in sums]
         zs = net.forward_pass(self.X)
+        if not self._heap_kept:  # an update's temporaries: a few times the forward pass's
+            _kernels.keep_temporaries_on_heap(4 * sum(Z.nbytes for Z in zs[1:]))
+            self._heap_kept = True
         values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
         value = float(values.sum()) / n
         require_finite(net, value, self.X, self.loss)
