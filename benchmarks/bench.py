@@ -27,8 +27,8 @@ Ratios are medians of paired per-repeat ratios: within a repeat every contestant
 so all see the same machine state, and each case runs in a fresh process. The whole table is
 measured twice: with OpenBLAS's default threads and with one thread (on a 2-core machine under
 load, small GEMMs on two threads can be many times slower); the fit cases a third time, with
-one thread and glibc's heap thresholds fixed (``FIXED_HEAP``: otherwise whether a process
-page-faults its temporaries back at every update depends on what it allocated before). The
+one thread and glibc's heap thresholds fixed (``FIXED_HEAP``: a cross-check that the library's
+own ``keep_temporaries_on_heap`` leaves no process page-faulting its temporaries back). The
 floor is 6·n·P flops per update (forward, and two products per weight backward) at the best
 measured numpy GEMM rate. Peak memory of one call is measured in a fresh process per case and
 mode. The tables are printed and written to benchmarks/results/latest.json.
@@ -484,9 +484,8 @@ def _child(env: dict, *args: str):
 
 # glibc's malloc returns the top of its heap to the kernel once more than a threshold is free
 # there, and takes it back, page by page, at the next allocation; its thresholds adapt to the
-# sizes freed so far. An update of the small net frees a few MB of temporaries at once, so a
-# process may page-fault ~400 times per update or not at all depending on what it allocated
-# before (the baseline as much as the library). Fixed thresholds make every process alike.
+# sizes freed so far. The library raises them at a batch's first gradient (docs/performance.md,
+# "The heap"); thresholds fixed from the start make every process alike, whatever it ran before.
 FIXED_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
 
 
