@@ -213,6 +213,7 @@ def all_finite(*arrays: np.ndarray) -> bool:
 
 
 MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on a 64-bit machine
+_BLOCK_MAX = MMAP_THRESHOLD_MAX - 2**16  # with malloc's header and page rounding, still ≤ it
 _heap_kept = 128 * 2**10  # glibc's first mmap threshold: below it there is nothing to raise
 
 
@@ -222,8 +223,9 @@ def keep_temporaries_on_heap(nbytes: int) -> None:
 
     glibc adapts its thresholds to the largest block it freed that it had mmap-ed: freeing one
     raises the mmap threshold to its size and the trim threshold to twice that (``mallopt(3)``,
-    M_MMAP_THRESHOLD). One block of ``nbytes`` (at most ``MMAP_THRESHOLD_MAX``), allocated and
-    freed at once, never touched and so never faulted in, puts the process where any process
+    M_MMAP_THRESHOLD). One block of ``nbytes`` (kept just under ``MMAP_THRESHOLD_MAX``: above
+    it glibc adapts nothing), allocated and freed at once, never touched and so never faulted
+    in, puts the process where any process
     that once freed such an array already is, whatever it allocated before; without it an
     update of the small net faulted its few MB back ~400 times, or never, depending on the
     process's history (docs/performance.md, "The heap"). Once per size, per process; with
@@ -231,7 +233,7 @@ def keep_temporaries_on_heap(nbytes: int) -> None:
     adaptation), it changes nothing.
     """
     global _heap_kept
-    nbytes = min(nbytes, MMAP_THRESHOLD_MAX)
+    nbytes = min(nbytes, _BLOCK_MAX)
     if nbytes > _heap_kept:
         _heap_kept = nbytes
         block = np.empty(nbytes // 8)
