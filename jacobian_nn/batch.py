@@ -148,6 +148,7 @@ class Batch:
         self._targets_checked = targets_checked  # Y shaped and checked by loss.targets
         self._chunks = self._rows = None  # the "jacobian" mode's chunks and rows, at first use
         self._heap_kept = False  # see gradients
+        self._sizes_known = False  # z^(j)'s widths checked by a first forward pass (any n)
 
     @property
     def n(self) -> int:
@@ -158,8 +159,10 @@ class Batch:
 
     def subset(self, rows: np.ndarray) -> Batch:
         """The examples ``rows`` (a minibatch), without checking them again."""
-        return Batch(self.network, self.X[rows], self.Y[rows], self.loss,
-                     targets_checked=self._targets_checked)
+        sub = Batch(self.network, self.X[rows], self.Y[rows], self.loss,
+                    targets_checked=self._targets_checked)
+        sub._sizes_known = self._sizes_known
+        return sub
 
     def _targets(self, Yhat: np.ndarray) -> np.ndarray:
         """Y against the outputs Ŷ: shaped and checked in full at the first call
@@ -172,9 +175,15 @@ class Batch:
             self._targets_checked = True
         return self.Y
 
+    def _forward_pass(self) -> list[np.ndarray]:
+        """z^(0) … z^(m) for X; the layers' input sizes are checked at the first pass only."""
+        zs = self.network.forward_pass(self.X, self._sizes_known)
+        self._sizes_known = True
+        return zs
+
     def mean_loss(self) -> float:
         """(1/n) Σ_i L(f_W(x_i), y_i), by a forward pass alone."""
-        Yhat = self.network.forward_pass(self.X)[-1]
+        Yhat = self._forward_pass()[-1]
         value = float(self.loss.values(Yhat, self._targets(Yhat)).sum()) / self.n
         require_finite(self.network, value, self.X, self.loss)
         return value
@@ -196,7 +205,7 @@ class Batch:
                 for j, s in enumerate(sums, 1):
                     s += tr.grad(j)
             return value / n, [s / n for s in sums]
-        zs = net.forward_pass(self.X)
+        zs = self._forward_pass()
         if not self._heap_kept:  # an update's temporaries: a few times the forward pass's
             _kernels.keep_temporaries_on_heap(4 * sum(Z.nbytes for Z in zs[1:]))
             self._heap_kept = True

@@ -151,10 +151,16 @@ class Network(Composite):
         self.require_finite_weights()
         return self.forward_pass(self._check_input(z, self._where()))[-1]
 
-    def forward_pass(self, X: np.ndarray) -> list[np.ndarray]:
+    def forward_pass(self, X: np.ndarray, sizes_known: bool = False) -> list[np.ndarray]:
         """[z^(0), …, z^(m)] for x (k,) or the rows of X (n, k), already float64 and finite (as
-        ``forward`` and ``check_batch`` leave them); each layer's input size is checked."""
+        ``forward`` and ``check_batch`` leave them); each layer's input size is checked, unless
+        ``sizes_known``: a pass with inputs of X's width went through these layers before (a
+        ``Batch``'s second pass on), so each f_{W_j} is applied as it is."""
         zs = [X]
+        if sizes_known:
+            for layer in self.layers:
+                zs.append(layer._f(layer.params, zs[-1]))
+            return zs
         for j, layer in enumerate(self.layers, 1):
             zs.append(self._apply(j, layer.params, zs[-1]))
         return zs
