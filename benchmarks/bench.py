@@ -484,7 +484,7 @@ def _child(env: dict, *args: str):
 
 # glibc's malloc returns the top of its heap to the kernel once more than a threshold is free
 # there, and takes it back, page by page, at the next allocation; its thresholds adapt to the
-# sizes freed so far. The library raises them at a batch's first gradient (docs/performance.md,
+# sizes freed so far. The library raises them at a batch's first forward pass (docs/performance.md,
 # "The heap"); thresholds fixed from the start make every process alike, whatever it ran before.
 FIXED_HEAP = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
 

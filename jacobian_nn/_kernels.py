@@ -225,10 +225,10 @@ def keep_temporaries_on_heap(nbytes: int) -> None:
     raises the mmap threshold to its size and the trim threshold to twice that (``mallopt(3)``,
     M_MMAP_THRESHOLD). One block of ``nbytes`` (kept just under ``MMAP_THRESHOLD_MAX``: above
     it glibc adapts nothing), allocated and freed at once, never touched and so never faulted
-    in, puts the process where any process
-    that once freed such an array already is, whatever it allocated before; without it an
-    update of the small net faulted its few MB back ~400 times, or never, depending on the
-    process's history (docs/performance.md, "The heap"). Once per size, per process; with
+    in, puts the process where any process that once freed such an array already is, whatever
+    it allocated before; without it an update of the small net faulted its few MB back ~400
+    times, or never, depending on the process's history (docs/performance.md, "The heap").
+    Once per size, per process; with
     another C library, or thresholds the user fixed (MALLOC_MMAP_THRESHOLD_, which stops the
     adaptation), it changes nothing.
     """

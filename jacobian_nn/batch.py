@@ -143,12 +143,11 @@ class Batch:
     """
 
     def __init__(self, network, X: np.ndarray, Y: np.ndarray, loss: Loss, *,
-                 targets_checked: bool = False):
+                 targets_checked: bool = False, sizes_known: bool = False):
         self.network, self.X, self.Y, self.loss = network, X, Y, loss
         self._targets_checked = targets_checked  # Y shaped and checked by loss.targets
+        self._sizes_known = sizes_known  # z^(j)'s widths checked by a first forward pass (any n)
         self._chunks = self._rows = None  # the "jacobian" mode's chunks and rows, at first use
-        self._heap_kept = False  # see gradients
-        self._sizes_known = False  # z^(j)'s widths checked by a first forward pass (any n)
 
     @property
     def n(self) -> int:
@@ -159,10 +158,8 @@ class Batch:
 
     def subset(self, rows: np.ndarray) -> Batch:
         """The examples ``rows`` (a minibatch), without checking them again."""
-        sub = Batch(self.network, self.X[rows], self.Y[rows], self.loss,
-                    targets_checked=self._targets_checked)
-        sub._sizes_known = self._sizes_known
-        return sub
+        return Batch(self.network, self.X[rows], self.Y[rows], self.loss,
+                     targets_checked=self._targets_checked, sizes_known=self._sizes_known)
 
     def _targets(self, Yhat: np.ndarray) -> np.ndarray:
         """Y against the outputs Ŷ: shaped and checked in full at the first call
@@ -176,8 +173,13 @@ class Batch:
         return self.Y
 
     def _forward_pass(self) -> list[np.ndarray]:
-        """z^(0) … z^(m) for X; the layers' input sizes are checked at the first pass only."""
-        zs = self.network.forward_pass(self.X, self._sizes_known)
+        """z^(0) … z^(m) for X. Only the first pass checks each layer's input size (the widths
+        cannot change after it); it also lets the heap keep a few times its bytes for the
+        temporaries of the passes and updates to come (docs/performance.md, "The heap")."""
+        if self._sizes_known:
+            return self.network.forward_pass(self.X, sizes_known=True)
+        zs = self.network.forward_pass(self.X)
+        _kernels.keep_temporaries_on_heap(4 * sum(Z.nbytes for Z in zs[1:]))
         self._sizes_known = True
         return zs
 
@@ -206,9 +208,6 @@ class Batch:
                     s += tr.grad(j)
             return value / n, [s / n for s in sums]
         zs = self._forward_pass()
-        if not self._heap_kept:  # an update's temporaries: a few times the forward pass's
-            _kernels.keep_temporaries_on_heap(4 * sum(Z.nbytes for Z in zs[1:]))
-            self._heap_kept = True
         values, G = self.loss.values_and_grads(zs[-1], self._targets(zs[-1]))
         value = float(values.sum()) / n
         require_finite(net, value, self.X, self.loss)
