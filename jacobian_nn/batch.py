@@ -226,9 +226,12 @@ class Batch:
         The chunks (planned once per batch: the sizes never change) keep the largest stack
         D · D^(j), h_m · max_j h_j numbers per example, within the memory limit
         (``_memory.row_chunks``) and, for speed, within a core's cache
-        (``_kernels.cache_chunks``). Each chunk writes its rows G_i D_i^(j) into place, and
-        the blocks are then formed from the whole rows, one product each, as in "reverse"
-        mode; a batch in one chunk forms each block as its rows come.
+        (``_kernels.cache_chunks``). The top layers whose D_z is one matrix whatever z
+        (``constant_D_z``: Linear, Bias, Affine) keep D^(j) one matrix for every example; they
+        run once, on the whole batch, and the chain below them a chunk at a time. Each chunk
+        writes its rows G_i D_i^(j) into place, and the blocks are then formed from the whole
+        rows, one product each, as in "reverse" mode; a batch in one chunk forms each block as
+        its rows come.
         """
         layers, (n, h_m) = self.network.layers, G.shape
         chunks = self._chunks
@@ -238,21 +241,28 @@ class Batch:
                 _memory.row_chunks(n, 8 * h_m * max(widths[:-1])), 8 * h_m * max(widths[1:]))
         if len(chunks) == 1:
             return backward(layers, zs, _kernels.seed_identity(n, h_m), G=G)[0]
+        top = len(layers)
+        while top and layers[top - 1].constant_D_z:
+            top -= 1
+        rows, D = backward(layers[top:], zs[top:], _kernels.seed_identity(n, h_m), G=G,
+                           params="rows", to_input=top > 0)
+        rows = [None] * top + rows
+        if top == 0:  # every D_z constant: no D^(j) differs between examples
+            return sum_blocks(layers, zs, rows)
         if self._rows is None:  # each allocated once per batch, at its first use: fresh
             # large arrays at every update would cost their page faults again
             # (docs/performance.md); each block below is a new array, never a view of them
-            self._rows = [None] * len(layers)
-        rows = list(self._rows)
+            self._rows = [None] * top
         for c in chunks:
             Gc = G[c]
-            part = backward(layers, [Z[c] for Z in zs],
-                            _kernels.seed_identity(c.stop - c.start, h_m), G=Gc, params="rows")[0]
-            for j in range(len(layers) - 1, -1, -1):  # copied only where they are new:
+            part = backward(layers[:top], [Z[c] for Z in zs[:top + 1]], D[c], G=Gc,
+                            params="rows")[0]
+            for j in range(top - 1, -1, -1):  # copied only where they are new:
                 if part[j] is None:
                     continue
                 if part[j] is Gc:  # ∇_ŷLᵀ D^(m) = ∇_ŷLᵀ (D^(m) = I)
                     rows[j] = G
-                elif j + 1 < len(layers) and part[j] is part[j + 1]:  # a Bias handed D on
+                elif j + 1 < top and part[j] is part[j + 1]:  # a Bias handed D on
                     rows[j] = rows[j + 1]
                 else:
                     if self._rows[j] is None:

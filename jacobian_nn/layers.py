@@ -51,6 +51,10 @@ class Layer:
     #: Whether ``left_mul_D_z`` accepts a diagonal stack ``_kernels.Diagonal`` as D (and keeps
     #: it cheap); other layers are handed it written out (docs/performance.md, "The kernels").
     takes_diagonal = False
+    #: Whether D_z f(z) is one matrix whatever z (f is affine in z) and ``left_mul_D_z`` keeps
+    #: a D that is one matrix for every example (broadcast, or the identity) one matrix: the
+    #: "jacobian" mode runs such layers at the top of the chain once for the whole batch.
+    constant_D_z = False
 
     def __init__(self, params=None):
         if params is None:
@@ -250,7 +254,7 @@ class Linear(Layer):
     def _D_W(self, z):
         return np.kron(np.eye(self._params.shape[0]), z)  # I_h ⊗ zᵀ
 
-    takes_diagonal = True
+    takes_diagonal = constant_D_z = True
 
     def left_mul_D_z(self, D, Z, F):
         return _kernels.times_matrix(D, self._params)  # D W
@@ -300,7 +304,7 @@ class Bias(Layer):
     def _D_W(self, z):
         return np.eye(z.shape[0])
 
-    takes_diagonal = True
+    takes_diagonal = constant_D_z = True
 
     def left_mul_D_z(self, D, Z, F):
         return D  # D I = D: no copy, so a broadcast or diagonal D stays one
@@ -368,7 +372,7 @@ class Affine(Layer):
     def _D_W(self, z):
         return np.kron(np.eye(self._params.shape[0]), np.append(z, 1.0))  # I_h ⊗ z̃ᵀ
 
-    takes_diagonal = True
+    takes_diagonal = constant_D_z = True
 
     def left_mul_D_z(self, D, Z, F):
         return _kernels.times_matrix(D, self.W)  # D W

@@ -81,6 +81,21 @@ def user_layer_reusing_its_output(rng):
     return net, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), jnn.HalfSquaredError()
 
 
+def lecture_style_linear_bias(rng):
+    # Lecture 002's way: Linear, then Bias, then the activation, and a Bias on top.
+    net = jnn.Network([jnn.Linear(rng.normal(size=(4, 3))), jnn.Bias(rng.normal(size=4)),
+                       jnn.Tanh(), jnn.Linear(rng.normal(size=(3, 4))),
+                       jnn.Bias(rng.normal(size=3))])
+    return net, rng.normal(size=(7, 3)), rng.normal(size=(7, 3)), jnn.HalfSquaredError()
+
+
+def linear_chain(rng):
+    # No activation at all: every D^(j) is one matrix for the whole batch.
+    net = jnn.Network([jnn.Affine(rng.normal(size=(4, 3)), rng.normal(size=4)),
+                       jnn.Linear(rng.normal(size=(2, 4))), jnn.Bias(rng.normal(size=2))])
+    return net, rng.normal(size=(6, 3)), rng.normal(size=(6, 2)), jnn.HalfSquaredError()
+
+
 def scalar_output_squared(rng):
     # Targets of shape (n,) for h_m = 1, and a Softmax in the middle of the network.
     net = jnn.Network([jnn.Affine(rng.normal(size=(3, 2)), rng.normal(size=3)), jnn.Softmax(),
@@ -90,7 +105,7 @@ def scalar_output_squared(rng):
 
 ARCHITECTURES = [mlp_half_squared, softmax_layer_cross_entropy, nested_softmax_cross_entropy,
                  sigmoid_binary_cross_entropy, user_layer_reusing_its_output,
-                 scalar_output_squared]
+                 lecture_style_linear_bias, linear_chain, scalar_output_squared]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -233,7 +248,22 @@ def test_the_jacobian_mode_in_cache_sized_chunks_matches_numerical(build, monkey
     assert_allclose(flat(again), flat(grads), rtol=0, atol=0)
 
 
-def test_cache_chunks_cover_every_row_once_in_multiples_of_64_where_that_many_fit():
+def test_in_chunks_the_top_layers_with_a_constant_D_z_run_once_per_gradient(monkeypatch):
+    monkeypatch.setattr(_kernels, "CACHE_BYTES", 1)  # one example a chunk: 7 chunks
+    net, X, Y, loss = lecture_style_linear_bias(np.random.default_rng(15))
+    calls = {j: 0 for j in range(1, net.m + 1)}
+    for j, layer in enumerate(net.layers, 1):
+        def counted(D, Z, F, j=j, real=layer.left_mul_D_z):
+            calls[j] += 1
+            return real(D, Z, F)
+        monkeypatch.setattr(layer, "left_mul_D_z", counted)
+    net.check_batch(X, Y, loss).gradients("jacobian")
+    # Bias and Linear at the top: once, for all 7 examples; Tanh and the Bias below it: once a
+    # chunk; layer 1's D_z is never needed for the gradients.
+    assert calls == {5: 1, 4: 1, 3: 7, 2: 7, 1: 0}
+
+
+def test_cache_chunks_cover_every_row_once_in_multiples_of_64_and_fold_a_short_tail():
     memory_plan = [slice(0, 700), slice(700, 1000)]
     per_row = _kernels.CACHE_BYTES // 200  # 200 examples fit: chunks of 192 = 3 · 64
     chunks = _kernels.cache_chunks(memory_plan, per_row)
@@ -243,6 +273,9 @@ def test_cache_chunks_cover_every_row_once_in_multiples_of_64_where_that_many_fi
     assert [(c.start, c.stop) for c in wide] == [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
     huge = _kernels.cache_chunks([slice(0, 3)], 10 * _kernels.CACHE_BYTES)  # one row at least
     assert [(c.start, c.stop) for c in huge] == [(0, 1), (1, 2), (2, 3)]
+    # a tail of fewer than 192 // 4 = 48 rows joins the chunk before it
+    tail = _kernels.cache_chunks([slice(0, 400), slice(400, 447)], per_row)
+    assert [(c.start, c.stop) for c in tail] == [(0, 192), (192, 400), (400, 447)]
 
 
 @pytest.mark.parametrize(("shape", "broadcast"), [

@@ -33,6 +33,23 @@ def test_parametrised_layers_match_numerical_jacobians(h, k):
         assert layer.D_W(z).shape == (layer.out_size(None), layer.n_params)
 
 
+@pytest.mark.parametrize("h,k", [(1, 1), (3, 2), (7, 5)])
+def test_layers_declaring_a_constant_D_z_have_one_at_every_z_and_keep_a_broadcast_D_one(h, k):
+    rng = np.random.default_rng(10 * h + k)
+    constant = [layer for layer in param_layers(h, k, rng) + ELEMENTWISE + [jnn.Softmax()]
+                if layer.constant_D_z]
+    assert {type(layer) for layer in constant} == {jnn.Linear, jnn.Affine, jnn.Bias}
+    for layer in constant:
+        k_in = layer.in_size
+        z1, z2 = rng.normal(size=k_in), 5 * rng.normal(size=k_in)
+        assert_allclose(num_D_z(layer.forward, z1), num_D_z(layer.forward, z2), atol=1e-8)
+        n, D0 = 4, rng.normal(size=(2, layer.out_size(k_in)))
+        Z = rng.normal(size=(n, k_in))
+        out = layer.left_mul_D_z(np.broadcast_to(D0, (n, *D0.shape)), Z, layer(Z))
+        assert out.strides[0] == 0  # still one matrix for the whole batch, not n copies
+        assert_allclose(out[0], D0 @ num_D_z(layer.forward, z1), rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("h,k", [(1, 1), (2, 3), (7, 5)])
 def test_tensor_view_matches_entrywise_derivatives(h, k):
     rng = np.random.default_rng(7 * h + k)
