@@ -31,6 +31,7 @@ from . import (
     visualize,
 )
 from .activations import Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Swish, Tanh
+from .architectures import mlp
 from .checks import JacobianReport, check_jacobians, numerical_jacobian
 from .composition import Concat, Residual
 from .conv import Conv1D, MaxPool1D
@@ -53,7 +54,7 @@ from .losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from .network import Network, mlp
+from .network import Network
 from .regularization import L1, L2, ElasticNet, Penalty
 from .trace import Trace
 from .trainer import GradientDescent, History

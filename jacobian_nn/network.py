@@ -13,16 +13,15 @@ gradients and Jacobians — go through the batch backward loop in batch.py.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import _kernels, _memory, batch, curvature, io, tangent_kernel
 from ._validate import as_real_array, fmt_shape
-from .activations import Elementwise, Tanh
+from .activations import Elementwise
 from .composition import Composite, reject_shared_params
-from .layers import Affine, Layer
+from .layers import Layer
 from .losses import Loss, require_loss
 from .trace import Chain, Trace
 
@@ -408,39 +407,3 @@ curvature.register(Network)(curvature.network_rule)
 io.register_layer(Network, build=lambda c, p, children: Network(children),
                   children=lambda net: net.layers, top_level=True)
 
-
-def mlp(sizes: Sequence[int], activation: type[Layer] | None = None, *, seed: int = 0) -> Network:
-    """Affine → activation → … → Affine for layer widths ``sizes`` = [k, h_1, …, h_out].
-
-    Weights are drawn N(0, 1/k_in) from ``numpy.random.default_rng(seed)`` (so the same seed
-    gives the same network), biases start at 0; the last Affine has no activation after it.
-
-    Examples
-    --------
-    >>> mlp([2, 2, 1])
-    Network([
-      f_1: Affine(W ∈ R^{2×2}, b ∈ R^2),
-      f_2: Tanh(),
-      f_3: Affine(W ∈ R^{1×2}, b ∈ R^1)
-    ])
-    """
-    activation = Tanh if activation is None else activation
-    if not (isinstance(activation, type) and issubclass(activation, Layer)):
-        hint = (f" Pass the class, {type(activation).__name__}, not an instance."
-                if isinstance(activation, Layer) else " For example jnn.Sigmoid.")
-        raise TypeError(f"mlp: activation must be a layer class such as jnn.Tanh, got "
-                        f"{activation!r}.{hint}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"mlp: seed must be a whole number ≥ 0, got {seed!r}.")
-    if len(sizes) < 2 or not all(
-        isinstance(s, numbers.Real) and not isinstance(s, bool) and s >= 1 and float(s).is_integer()
-        for s in sizes
-    ):
-        raise ValueError(f"mlp: sizes must be ≥ 2 positive whole numbers, got {sizes!r}.")
-    rng = np.random.default_rng(seed)
-    layers: list[Layer] = []
-    for j, (k, h) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Affine(rng.normal(0.0, 1.0 / np.sqrt(k), (int(h), int(k))), np.zeros(int(h))))
-        if j < len(sizes) - 2:
-            layers.append(activation())
-    return Network(layers)
