@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .curvature import second_order_chain
+from .curvature_rules import require_network, second_order_chain
 from .display import Rendering, matrix_to_latex, show_matrix
 from .losses import Loss
-from .network import Network
 
 
 def _frozen(a) -> np.ndarray:
@@ -44,10 +43,8 @@ class HessianTrace:
            [0.1761, 0.0849]])
     """
 
-    def __init__(self, network: Network, x, y, loss: Loss):
-        if not isinstance(network, Network):
-            raise TypeError(f"HessianTrace needs a jacobian_nn.Network, got "
-                            f"{type(network).__name__}.")
+    def __init__(self, network, x, y, loss: Loss):
+        require_network(network, "HessianTrace")
         tr = network.backprop(x, y, loss)  # checks x, y and the loss; first-order quantities
         self.network, self.m, self.loss_fn = network, network.m, loss
         self.loss = tr.loss  #: L(f_W(x), y)
