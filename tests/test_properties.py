@@ -227,7 +227,9 @@ def test_batched_forward_equals_row_by_row(case, n):
     Y = net(X)
     assert Y.shape[0] == n
     for i in range(n):
-        np.testing.assert_allclose(Y[i], net(X[i]), rtol=1e-13, atol=1e-15)
+        # A batch's GEMM and one example's GEMV sum in different orders: they agree to a few
+        # ulps of the O(1) terms, not of an output that cancels to near 0 (4e-15 was seen).
+        np.testing.assert_allclose(Y[i], net(X[i]), rtol=1e-13, atol=1e-13)
 
 
 @given(net_and_x(max_depth=4), st.integers(1, 4))
