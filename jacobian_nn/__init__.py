@@ -14,6 +14,16 @@ Conventions (stated once; every docstring quotes the shape line it needs):
 * float64 throughout; batch losses and gradients are means over the n examples.
 * User arrays are never modified.
 
+Where lecture 000's algorithm is, in its order (docs/architecture.md draws the picture):
+
+* layers.py — each layer's f_{W_j}(z), D_z f and D_W f, a few lines apart (activations.py:
+  the element-wise ones, D_z f = diag(φ'(z)));
+* network.py — ``Network.chain``: the forward pass and the recursion D^(m) = I,
+  D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j)), D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)) for one
+  example; ``Network.backprop`` adds ∇_{W_j}Lᵀ = ∇_ŷLᵀ D_{W_j} f_W(x) and returns a ``Trace``;
+* batch.py — ``backward``: the same loop j = m … 1 for a whole batch, which every mode uses;
+* trainer.py — ``GradientDescent.update``: W_{t+1,j} = W_{t,j} − (α/n) Σ_i ∇_{W_j} L.
+
 See docs/conventions.md for how lectures 001–004's conventions map onto these.
 """
 
@@ -39,11 +49,7 @@ from .costs import costs
 from .custom import custom_layer
 from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
 from .io import load
-
-# In the lecture's order: layers → network and trace → batch gradients → trainer; then the
-# checks, renderings, worked examples, derivations and second order built on them.
-# docs/architecture.md draws the picture.
-from .layers import Affine, Bias, Layer, Linear  # noqa: I001 (lecture order, not alphabetical)
+from .layers import Affine, Bias, Layer, Linear
 from .levenberg_marquardt import LevenbergMarquardt
 from .losses import (
     BinaryCrossEntropy,
