@@ -50,7 +50,31 @@ def num_grad(scalar_fn, w):
     return numerical_jacobian(lambda v: np.atleast_1d(scalar_fn(v)), w)[0]
 
 
-def numerical_mean_loss_gradient(net, X, Y, loss) -> np.ndarray:
+def num_D_w(net, x, initial_step: float = 1e-2) -> np.ndarray:
+    """D_w f_W(x) (h_m, d) of a whole network, w = net.params, perturbing w in a copy."""
+    clone = copy.deepcopy(net)
+
+    def f(w: np.ndarray) -> np.ndarray:
+        clone.params = w
+        return clone(x)
+
+    return numerical_jacobian(f, net.params, initial_step)
+
+
+def num_D_W_of_layer(net, j: int, x) -> np.ndarray:
+    """D_{W_j} f_W(x) (h_m, d_j): layer j's params perturbed in a copy of the network."""
+    clone = copy.deepcopy(net)
+    layer = clone.layers[j - 1]
+    shape = layer.params.shape
+
+    def f(w: np.ndarray) -> np.ndarray:
+        layer.params = w.reshape(shape)
+        return clone(x)
+
+    return numerical_jacobian(f, net.layers[j - 1].params.ravel())
+
+
+def numerical_mean_loss_gradient(net, X, Y, loss, initial_step: float = 1e-2) -> np.ndarray:
     """∇_w (1/n) Σ_i L(f_w(x_i), y_i) for w = net.params, by scipy's finite differences."""
     clone = copy.deepcopy(net)
     Y2 = np.asarray(Y).reshape(len(X), -1)
@@ -59,7 +83,7 @@ def numerical_mean_loss_gradient(net, X, Y, loss) -> np.ndarray:
         clone.params = w
         return np.array([np.mean([loss(clone(x), y) for x, y in zip(X, Y2, strict=True)])])
 
-    return numerical_jacobian(mean_loss, net.params)[0]
+    return numerical_jacobian(mean_loss, net.params, initial_step)[0]
 
 
 def flat(grads) -> np.ndarray:

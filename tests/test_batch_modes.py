@@ -6,14 +6,13 @@ differentiation in the core tests; per-example Jacobians are also checked here a
 scipy's numerical differentiation of the forward map alone.
 """
 
-import copy
 import inspect
 import tracemalloc
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from oracle import flat, numerical_mean_loss_gradient
+from oracle import flat, num_D_W_of_layer, numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 from jacobian_nn import _kernels
@@ -171,18 +170,6 @@ def test_a_step_that_would_make_weights_non_finite_leaves_the_network_unchanged(
 # ----------------------------------------------------------------------------------------------
 # Per-example Jacobians
 # ----------------------------------------------------------------------------------------------
-def numerical_D_W(net, j, x):
-    """D_{W_j} f_W(x) from forward evaluations only, perturbing layer j's params."""
-    shape = net.layers[j - 1].params.shape
-
-    def f(w):
-        clone = copy.deepcopy(net)
-        clone.layers[j - 1].params = w.reshape(shape)
-        return clone(x)
-
-    return jnn.numerical_jacobian(f, net.layers[j - 1].params.ravel())
-
-
 @pytest.mark.parametrize("build", ARCHITECTURES)
 def test_per_example_jacobians_equal_the_lecture_loop(build):
     net, X, Y, loss = build(np.random.default_rng(3))
@@ -208,7 +195,7 @@ def test_per_example_jacobians_match_numerical_differentiation():
         assert_allclose(D_x[i], jnn.numerical_jacobian(net, x), rtol=1e-7, atol=1e-9)
         for j in range(1, net.m + 1):
             if net.layers[j - 1].n_params:
-                assert_allclose(D_W[j - 1][i], numerical_D_W(net, j, x), rtol=1e-7, atol=1e-9)
+                assert_allclose(D_W[j - 1][i], num_D_W_of_layer(net, j, x), rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("route", ["broadcast D: one GEMM", "in cache: matmul", "large: einsum"])

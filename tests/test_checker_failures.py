@@ -9,7 +9,6 @@ from support import small_net
 import jacobian_nn as jnn
 
 RNG = np.random.default_rng(2024)
-W23 = RNG.normal(size=(2, 3))
 
 W_sq = np.array([[1.0, 2.0], [-0.5, 3.0]])  # not symmetric: a transposed D_z differs
 

@@ -1,4 +1,4 @@
-"""The numerical checker on known matrices (wrong Jacobians: tests/test_robustness.py)."""
+"""The numerical checker on known matrices (wrong Jacobians: tests/test_checker_failures.py)."""
 
 import numpy as np
 from numpy.testing import assert_allclose

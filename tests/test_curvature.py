@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from oracle import num_D_w
 
 import jacobian_nn as jnn
 from jacobian_nn import curvature
@@ -246,16 +247,6 @@ def test_at_zero_residual_the_hessian_of_a_squared_error_is_the_gauss_newton_mat
 # ----------------------------------------------------------------------------------------------
 # The Gauss–Newton matrix against an independent construction
 # ----------------------------------------------------------------------------------------------
-def numerical_jacobian_by_weights(net, x):
-    w0, trial = net.params.copy(), copy.deepcopy(net)
-
-    def f(w):
-        trial.params = w
-        return trial(x)
-
-    return jnn.numerical_jacobian(f, w0, initial_step=1e-4)
-
-
 @pytest.mark.parametrize("case", ["tanh MLP, squared error",
                                   "sigmoid + softmax layer, cross-entropy",
                                   "swish and bias, softmax cross-entropy",
@@ -265,7 +256,7 @@ def test_ggn_is_the_mean_of_numerical_JT_H_J(case):
     net, X, Y, loss = CASES[case]
     expected = np.zeros((net.n_params, net.n_params))
     for x, y in zip(X, Y, strict=True):
-        J = numerical_jacobian_by_weights(net, x)
+        J = num_D_w(net, x, 1e-4)
         yhat = net(x)
         H = jnn.numerical_jacobian(lambda v, y=y: loss.grad(v, y), yhat, initial_step=1e-4)
         expected += J.T @ H @ J / len(X)
@@ -349,8 +340,8 @@ def test_ntk_routes_agree_with_numerical_jacobians(name):
     K = net.ntk(X1, X2)
     assert K.shape == (4, 3, net.out_size(3), net.out_size(3))
     assert_allclose(K, net.ntk(X1, X2, route="naive"), rtol=1e-12, atol=1e-13)
-    J1 = [numerical_jacobian_by_weights(net, x) for x in X1]
-    J2 = [numerical_jacobian_by_weights(net, x) for x in X2]
+    J1 = [num_D_w(net, x, 1e-4) for x in X1]
+    J2 = [num_D_w(net, x, 1e-4) for x in X2]
     independent = np.array([[a @ b.T for b in J2] for a in J1])
     assert_allclose(K, independent, rtol=1e-6, atol=1e-8 * np.abs(independent).max())
 

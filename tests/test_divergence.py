@@ -11,7 +11,6 @@ import jacobian_nn as jnn
 from jacobian_nn import trainer as trainer_module
 
 RNG = np.random.default_rng(2024)
-W23 = RNG.normal(size=(2, 3))
 
 def replay(net, X, Y, loss, lr, n):
     """W_n by n single steps, outside fit (so no divergence handling is involved)."""

@@ -8,23 +8,13 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from oracle import num_D_w, numerical_mean_loss_gradient
 from support import InterruptingLoss
 
 import jacobian_nn as jnn
 from jacobian_nn import levenberg_marquardt as lm_module
 
 RNG = np.random.default_rng(4)
-
-
-def numerical_J(net, x):
-    """D_w f_W(x) by numerical differentiation of the forward pass of a copy."""
-    trial = copy.deepcopy(net)
-
-    def f(w):
-        trial.params = w
-        return trial(x)
-
-    return jnn.numerical_jacobian(f, net.params.copy(), initial_step=1e-4)
 
 
 def mean_loss(net, X, Y, loss, w=None):
@@ -48,7 +38,7 @@ def test_a_squared_error_step_is_the_classical_marquardt_step(loss, c):
     X, Y = jnn.datasets.xor()
     net, mu, n = jnn.mlp([2, 3, 1], seed=0), 0.1, 4
     w0 = net.params.copy()
-    J = np.vstack([numerical_J(net, x) for x in X])
+    J = np.vstack([num_D_w(net, x, 1e-4) for x in X])
     r = (net(X) - Y).ravel()
     expected = w0 - np.linalg.solve(J.T @ J + n * mu / c * np.eye(len(w0)), J.T @ r)
     assert mean_loss(net, X, Y, loss, expected) < mean_loss(net, X, Y, loss)  # so it is accepted
@@ -76,10 +66,10 @@ def test_a_cross_entropy_step_uses_the_gauss_newton_matrix_of_the_mean_loss():
     w0 = net.params.copy()
     G = np.zeros((len(w0), len(w0)))
     for x, y in zip(X, Y, strict=True):
-        J = numerical_J(net, x)
+        J = num_D_w(net, x, 1e-4)
         H = jnn.numerical_jacobian(lambda v, y=y: loss.grad(v, y), net(x), initial_step=1e-4)
         G += J.T @ H @ J / len(X)
-    grad = jnn.numerical_jacobian(lambda w: mean_loss(net, X, Y, loss, w), w0)[0]
+    grad = numerical_mean_loss_gradient(net, X, Y, loss)
     expected = w0 - np.linalg.solve(G + mu * np.eye(len(w0)), grad)
     assert mean_loss(net, X, Y, loss, expected) < mean_loss(net, X, Y, loss)
     lm = jnn.LevenbergMarquardt(damping=mu, max_iters=1)

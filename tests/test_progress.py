@@ -45,7 +45,8 @@ def batch(n, seed=0):
     return net, rng.normal(size=(n, 3)), rng.normal(size=(n, 1))
 
 
-def test_a_long_lecture_run_shows_a_bar_over_every_example(fake_tqdm):
+def test_a_long_lecture_run_shows_a_bar_over_every_example_and_agrees_with_reverse_mode(
+        fake_tqdm):
     assert progress.MIN_EXAMPLES == 1000 and progress.DELAY_SECONDS == 2.0  # as documented
     net, X, Y = batch(1000)
     value, grads = net.gradients(X, Y, jnn.HalfSquaredError(), mode="lecture")

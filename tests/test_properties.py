@@ -19,7 +19,7 @@ import os
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from oracle import flat
+from oracle import flat, numerical_mean_loss_gradient
 
 import jacobian_nn as jnn
 from jacobian_nn.losses import DomainError
@@ -264,17 +264,6 @@ HEADS = {  # head layer, its loss, and the fused loss on the scores that compute
 }
 
 
-def numerical_gradient(net, X, Y, loss) -> np.ndarray:
-    """∇_w (1/n) Σ_i L(f_w(x_i), y_i) by finite differences of the mean loss alone."""
-    clone = copy.deepcopy(net)
-
-    def mean_loss(w):
-        clone.params = w
-        return np.array([np.mean([loss(clone(x), y) for x, y in zip(X, Y, strict=True)])])
-
-    return jnn.numerical_jacobian(mean_loss, net.params, initial_step=STEP)[0]
-
-
 @given(net_and_x(max_depth=4), st.sampled_from(sorted(HEADS)),
        st.sampled_from([1.0, 30.0, 300.0, 3000.0]), st.integers(1, 3))
 @settings(max_examples=40)  # each example differentiates a mean loss numerically
@@ -296,8 +285,8 @@ def test_a_saturating_head_gives_the_fused_gradient_or_names_the_fused_loss(case
     value, grads = scores.gradients(X, Y, fused)
     assert np.isfinite(value) and all(np.isfinite(g).all() for g in grads)
     if scores.n_params:
-        np.testing.assert_allclose(flat(grads), numerical_gradient(scores, X, Y, fused),
-                                   rtol=1e-5, atol=100 * atol_for(value))
+        numeric = numerical_mean_loss_gradient(scores, X, Y, fused, STEP)
+        np.testing.assert_allclose(flat(grads), numeric, rtol=1e-5, atol=100 * atol_for(value))
     # Head then loss: the same numbers, or an error that names the fused loss. Never NaN.
     probabilities = jnn.Network([*scores.layers, head_layer])
     for mode in ("lecture", "jacobian", "reverse"):

@@ -52,39 +52,43 @@ def at_printed_precision(value, printed: str) -> bool:
     return abs(value - float(printed)) <= 0.5 * 10 ** -decimals * (1 + 1e-9)
 
 
-SLIDE = [  # (what the slide prints, the hand-computed value)
-    ("0.7", X1[0]), ("0.3", X1[1]), ("0.604", X2[0]), ("0.291", X2[1]), ("0.313", X3),
-    ("0.017", LOSS), ("-0.1869", DX3), ("-0.1869", DX2[0]), ("0.1869", DX2[1]),
-    ("0.171", DX1[1]), ("0.171", DW0_SLIDE[0][1]), ("0.0171", DW0_SLIDE[1][1]),
-    ("-0.113", DW1_SLIDE[0][0]), ("-0.054", DW1_SLIDE[1][0]),
-    ("1.02", W0_NEW[0, 0]), ("-3.0", W0_NEW[0, 1]), ("0.17", W0_NEW[1, 0]), ("1.0", W0_NEW[1, 1]),
-    ("1.02", W1_NEW[0, 0]), ("-0.989", W1_NEW[0, 1]),
-]
+# The hand-computed value of every number the slide prints, by the names of the library's copy
+# of the slide (``jnn.examples.TANH_SLIDE.printed``); the slide's ∂L/∂W is shaped like Wᵀ.
+HAND = {
+    "z(1)": X1, "z(2)": X2, "z(3)": [X3], "loss": LOSS, "dL_dz(3)": [DX3], "dL_dz(2)": DX2,
+    "dL_dz(1)": DX1, "grad(1)": DW0_SLIDE, "grad(3)": DW1_SLIDE, "W_new(1)": W0_NEW,
+    "W_new(3)": W1_NEW,
+}
+
 # Printed values that are not the exact value rounded, with the rounded exact value, and what a
 # person carrying 4 places gets: ∂L/∂x2 = (−0.1869, 0.1869) times 1 − tanh²(0.7) = 0.6347 (to
 # 4 places) is −0.11862543, printed −0.1186; times x0 = (1.0, 0.1) that is −0.1186, −0.01186.
 TANH_07 = round(1 - math.tanh(0.7) ** 2, 4)
-CARRIED = [  # (printed, exact value, exact rounded, carried to 4 places)
-    ("-0.1186", DX1[0], "-0.1187", -0.1869 * TANH_07),
-    ("-0.1186", DW0_SLIDE[0][0], "-0.1187", round(-0.1869 * TANH_07, 4) * 1.0),
-    ("-0.01186", DW0_SLIDE[1][0], "-0.01187", round(-0.1869 * TANH_07, 4) * 0.1),
-]
+CARRIED = {  # (name, C-order entry): (exact rounded, carried to 4 places)
+    ("dL_dz(1)", 0): ("-0.1187", -0.1869 * TANH_07),
+    ("grad(1)", 0): ("-0.1187", round(-0.1869 * TANH_07, 4) * 1.0),
+    ("grad(1)", 2): ("-0.01187", round(-0.1869 * TANH_07, 4) * 0.1),
+}
 
 
-@pytest.mark.parametrize("printed,value", SLIDE)
-def test_slide_values_hold_at_the_printed_precision(printed, value):
-    assert at_printed_precision(value, printed)
-
-
-@pytest.mark.parametrize("printed,value,correct,carried", CARRIED)
-def test_three_printed_numbers_are_carried_rounding(printed, value, correct, carried):
-    assert not at_printed_precision(value, printed)
-    assert at_printed_precision(value, correct)
-    assert at_printed_precision(carried, printed)
+@pytest.mark.parametrize("name", sorted(HAND))
+def test_the_library_copy_of_the_slide_is_the_hand_computation_at_printed_precision(name):
+    assert sorted(jnn.examples.TANH_SLIDE.printed) == sorted(HAND)
+    printed = np.ravel(jnn.examples.TANH_SLIDE.printed[name])
+    values = np.ravel(HAND[name])
+    assert printed.shape == values.shape
+    for a, (text, value) in enumerate(zip(printed, values, strict=True)):
+        if (name, a) in CARRIED:  # not the exact value rounded, but what carrying 4 places gives
+            correct, carried = CARRIED[name, a]
+            assert not at_printed_precision(value, text)
+            assert at_printed_precision(value, correct)
+            assert at_printed_precision(carried, text)
+        else:
+            assert at_printed_precision(value, text), (name, a, text, value)
 
 
 # The audit of the slide, entry by entry (C order of each printed block), from the two lists
-# above: every SLIDE entry is exact, every CARRIED one carried rounding, none an erratum.
+# above: every HAND entry is exact but the CARRIED ones, carried rounding; none an erratum.
 EXPECTED_AUDIT = {
     "z(1)": ["exact", "exact"],
     "z(2)": ["exact", "exact"],
@@ -107,8 +111,9 @@ def test_the_slide_audit_entry_by_entry(ex):
     assert dict(audit) == EXPECTED_AUDIT
     assert audit and not audit.errata  # truthy: no printed number is an erratum
     carried = [(e.printed, e.carried[0][0], e.carried[0][1]) for e in audit.rounding]
-    assert [(p, 4) for p, *_ in CARRIED] == [(p, d) for p, d, _ in carried]
-    for (_, _, _, want), (_, _, got) in zip(CARRIED, carried, strict=True):
+    texts = [np.ravel(slide.printed[name])[a] for name, a in CARRIED]
+    assert [(text, 4) for text in texts] == [(p, d) for p, d, _ in carried]
+    for (_, want), (_, _, got) in zip(CARRIED.values(), carried, strict=True):
         assert got == pytest.approx(want, abs=1e-15)
     # only carrying 4 places explains them: with 2, 3, 5 or 6 the digits differ
     assert all(len(e.carried) == 1 for e in audit.rounding)

@@ -101,10 +101,6 @@ def test_divergence_restores_the_last_finite_weights():
     assert np.isfinite(hist.final_loss)
 
 
-def test_default_mode_is_jacobian():
-    assert jnn.GradientDescent(lr=0.1).mode == "jacobian"
-
-
 def test_step_refuses_a_non_finite_update_and_leaves_every_layer_unchanged():
     # ŷ = w x + b with x = 1e-300, y = 1e300: ∇_w = (ŷ − y) x ≈ −1 (update finite) but
     # ∇_b = ŷ − y ≈ −1e300, so b − 1e10 ∇_b overflows. Neither update may be applied.

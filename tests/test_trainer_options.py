@@ -1,6 +1,8 @@
 """Trainer options: regularisation (lecture 001) and minibatch SGD.
 
-Every expected number is computed here from the update formula, not read from the trainer."""
+Every expected number is computed here from the update formula, not read from the trainer:
+from numerical differentiation, or — where a test's name says it "agrees with" them — from
+``Network.gradients``, itself checked numerically in test_batch_modes."""
 
 import copy
 
@@ -70,7 +72,7 @@ def test_penalised_gradient_matches_numerical_objective_gradient():
     np.testing.assert_allclose((w0 - net.params) / lr, expected, rtol=1e-6, atol=1e-9)
 
 
-def test_penalized_layers_selects_layers():
+def test_penalized_layers_selects_layers_agrees_with_gradients_plus_penalty():
     net = jnn.Network([jnn.Linear(rng.normal(size=(3, 2))), jnn.Tanh(),
                        jnn.Linear(rng.normal(size=(1, 3)))])
     plain = copy.deepcopy(net)
@@ -121,7 +123,8 @@ def test_penalty_option_errors():
 
 
 # -- minibatches ------------------------------------------------------------------------------
-def full_batch_by_hand(net, X, Y, loss, lr, iters):
+def loop_over_gradients(net, X, Y, loss, lr, iters):
+    """The update formula, applied to ``Network.gradients`` in a plain loop."""
     losses = []
     for _ in range(iters):
         value, grads = net.gradients(X, Y, loss)
@@ -132,11 +135,11 @@ def full_batch_by_hand(net, X, Y, loss, lr, iters):
     return losses
 
 
-def test_default_is_bit_identical_full_batch():
+def test_default_fit_agrees_bit_for_bit_with_a_loop_over_gradients():
     X, Y = data(8, 2, 1)
     net, ref = jnn.mlp([2, 3, 1], seed=3), jnn.mlp([2, 3, 1], seed=3)
     hist = jnn.GradientDescent(0.3, max_iters=20).fit(net, X, Y, jnn.SquaredError())
-    losses = full_batch_by_hand(ref, X, Y, jnn.SquaredError(), 0.3, 20)
+    losses = loop_over_gradients(ref, X, Y, jnn.SquaredError(), 0.3, 20)
     assert hist.losses == losses
     np.testing.assert_array_equal(net.params, ref.params)
 
