@@ -89,10 +89,11 @@ def lecture_style_linear_bias(rng):
 
 
 def linear_chain(rng):
-    # No activation at all: every D^(j) is one matrix for the whole batch.
+    # No activation at all: every D^(j) is one matrix for the whole batch; raw scores into the
+    # fused σ + binary cross-entropy.
     net = jnn.Network([jnn.Affine(rng.normal(size=(4, 3)), rng.normal(size=4)),
                        jnn.Linear(rng.normal(size=(2, 4))), jnn.Bias(rng.normal(size=2))])
-    return net, rng.normal(size=(6, 3)), rng.normal(size=(6, 2)), jnn.HalfSquaredError()
+    return net, rng.normal(size=(6, 3)), rng.uniform(0, 1, (6, 2)), jnn.SigmoidBinaryCrossEntropy()
 
 
 def scalar_output_squared(rng):
