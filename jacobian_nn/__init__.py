@@ -48,6 +48,7 @@ from .conv import Conv1D, MaxPool1D
 from .costs import costs
 from .custom import custom_layer
 from .display import Rendering, matrix_to_latex, matrix_to_text, show_matrix
+from .history import History
 from .io import load
 from .layers import Affine, Bias, Layer, Linear
 from .levenberg_marquardt import LevenbergMarquardt
@@ -63,7 +64,7 @@ from .losses import (
 from .network import Network
 from .regularization import L1, L2, ElasticNet, Penalty
 from .trace import Trace
-from .trainer import GradientDescent, History
+from .trainer import GradientDescent
 from .worked import WorkedExample
 
 __all__ = [

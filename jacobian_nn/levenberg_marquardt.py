@@ -25,9 +25,9 @@ import numpy as np
 
 from ._validate import nonnegative_float, positive_float, positive_int
 from .curvature import ggn
+from .history import History
 from .losses import Loss
 from .network import Network
-from .trainer import History
 
 MU_MIN, MU_MAX = 1e-12, 1e10  #: the range μ stays in
 MAX_DENSE_PARAMS = 4096  #: default largest d: one d×d float64 matrix is then 128 MiB
