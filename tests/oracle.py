@@ -61,19 +61,6 @@ def num_D_w(net, x, initial_step: float = 1e-2) -> np.ndarray:
     return numerical_jacobian(f, net.params, initial_step)
 
 
-def num_D_W_of_layer(net, j: int, x) -> np.ndarray:
-    """D_{W_j} f_W(x) (h_m, d_j): layer j's params perturbed in a copy of the network."""
-    clone = copy.deepcopy(net)
-    layer = clone.layers[j - 1]
-    shape = layer.params.shape
-
-    def f(w: np.ndarray) -> np.ndarray:
-        layer.params = w.reshape(shape)
-        return clone(x)
-
-    return numerical_jacobian(f, net.layers[j - 1].params.ravel())
-
-
 def numerical_mean_loss_gradient(net, X, Y, loss, initial_step: float = 1e-2) -> np.ndarray:
     """∇_w (1/n) Σ_i L(f_w(x_i), y_i) for w = net.params, by scipy's finite differences."""
     clone = copy.deepcopy(net)
