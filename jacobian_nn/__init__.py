@@ -21,7 +21,9 @@ Where lecture 000's algorithm is, in its order (docs/architecture.md draws the p
 * network.py — ``Network.chain``: the forward pass and the recursion D^(m) = I,
   D^(j) = D^(j+1) D_z f_{W_{j+1}}(z^(j)), D_{W_j} f_W(x) = D^(j) D_{W_j} f_{W_j}(z^(j-1)) for one
   example; ``Network.backprop`` adds ∇_{W_j}Lᵀ = ∇_ŷLᵀ D_{W_j} f_W(x) and returns a ``Trace``;
-* batch.py — ``backward``: the same loop j = m … 1 for a whole batch, which every mode uses;
+* batch.py — ``backward``: the same loop j = m … 1 for a whole batch, behind the "jacobian"
+  and "reverse" modes and the per-example gradients and Jacobians ("lecture" mode runs
+  ``Network.backprop`` per example);
 * trainer.py — ``GradientDescent.update``: W_{t+1,j} = W_{t,j} − (α/n) Σ_i ∇_{W_j} L.
 
 See docs/conventions.md for how lectures 001–004's conventions map onto these.

@@ -1,4 +1,5 @@
-"""Lecture 000's backward pass for a whole batch: one loop j = m … 1 that every mode uses.
+"""Lecture 000's backward pass for a whole batch: one loop j = m … 1, shared by the "jacobian"
+and "reverse" modes and the per-example gradients and Jacobians.
 
 For a batch X (n, k) the forward pass gives z_i^(j) for every example, and the backward loop
 carries a stacked product D · D^(j) — entry [i] for example i — down the chain:

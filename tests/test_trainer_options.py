@@ -1,8 +1,8 @@
 """Trainer options: regularisation (lecture 001) and minibatch SGD.
 
-Every expected number is computed here from the update formula, not read from the trainer:
-from numerical differentiation, or — where a test's name says it "agrees with" them — from
-``Network.gradients``, itself checked numerically in test_batch_modes."""
+Every expected number is computed here from the update formula, not read from the trainer: the
+gradients in it come from numerical differentiation or, where a test's name says "agrees with",
+from ``Network.gradients`` (itself checked numerically in test_batch_modes)."""
 
 import copy
 
